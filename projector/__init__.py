@@ -1,0 +1,26 @@
+"""projector: cross-lingual label projection for NER and event extraction.
+
+Build training data for languages that have none (translate-train) and label target-language text
+with English models (translate-test), by translating with CTranslate2 and projecting labeled spans
+with constrained decoding (codec), markers or word alignment.
+"""
+
+from __future__ import annotations
+
+from .data import Argument, Event, Example, Span, Token
+from .errors import ProjectorError
+from .formats import read, write
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Argument",
+    "Event",
+    "Example",
+    "ProjectorError",
+    "Span",
+    "Token",
+    "__version__",
+    "read",
+    "write",
+]

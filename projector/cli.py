@@ -1,0 +1,140 @@
+"""The ``projector`` command line: a thin click layer over the Python API.
+
+Each command parses its options and calls one API function; flag names mirror keyword arguments.
+Errors derived from :class:`~projector.errors.ProjectorError` are printed as one line and exit with 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import ProjectorError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    import os
+
+    if verbose <= 0:  # Hugging Face progress bars only when asked for
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    level = logging.WARNING - 10 * verbose + 10 * quiet
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("projector")
+    logger.handlers[:] = [handler]
+    logger.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one clear line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ProjectorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def reader_options(func: F) -> F:
+    """Options shared by every command that reads a dataset (they mirror ``projector.read``)."""
+    options = [
+        click.option("--from", "from_format", metavar="FORMAT", help="Input format (detected when omitted)."),
+        click.option("--split", help="Read only this split (Hugging Face), or name the split of a file."),
+        click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input."),
+        click.option("--token-col", type=int, default=0, show_default=True, help="CoNLL token column (0-based)."),
+        click.option("--tag-col", type=int, default=-1, show_default=True, help="CoNLL tag column (-1: last)."),
+        click.option("--scheme", default="auto", show_default=True,
+                     help="Tag scheme of the input: auto, iob2 (bio), iob1, bioes, bilou, io."),
+        click.option("--lang", help="Language of the input text (for detokenization)."),
+        click.option("--config", help="Hugging Face dataset config (e.g. a WikiANN language)."),
+        click.option("--revision", help="Hugging Face dataset revision."),
+        click.option("--tokens-column", default="tokens", show_default=True, help="Hugging Face token column."),
+        click.option("--tags-column", default="ner_tags", show_default=True, help="Hugging Face tag column."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _read_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
+    keys = ("split", "encoding", "token_col", "tag_col", "scheme", "lang", "config", "revision",
+            "tokens_column", "tags_column")
+    return {k: kw[k] for k in keys if kw.get(k) is not None}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="projector")
+@click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
+@click.option("-q", "--quiet", count=True, help="Less log output (repeatable).")
+def main(verbose: int, quiet: int) -> None:
+    """projector: cross-lingual label projection for NER and event extraction."""
+    _setup_logging(verbose, quiet)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.argument("output_path", metavar="OUTPUT")
+@reader_options
+@click.option("--to", "to_format", metavar="FORMAT", help="Output format (from OUTPUT's extension when omitted; "
+              "a folder means a Hugging Face dataset).")
+@click.option("--out-scheme", help="Tag scheme of the output (default: the input's, else iob2).")
+@click.option("--snap", default="strict", show_default=True, type=click.Choice(["strict", "contract", "expand"]),
+              help="How character spans snap to output tokens.")
+@handle_errors
+def convert(input_path: str, output_path: str, from_format: str | None, to_format: str | None,
+            out_scheme: str | None, snap: str, **kw: Any) -> None:
+    """Convert a dataset between formats: conll, jsonl, wikievents, ace, rams, hf."""
+    from .formats import read, write
+
+    corpus = read(input_path, format=from_format, **_read_kwargs(kw))
+    options: dict[str, Any] = {"snap": snap}
+    if out_scheme:
+        options["scheme"] = out_scheme
+    written = write(corpus, output_path, format=to_format, **options)
+    changes = {k: v for k, v in (corpus.stats + written).items() if v}
+    click.echo(f"wrote {len(corpus)} examples ({', '.join(f'{s}: {len(v)}' for s, v in corpus.splits.items())}) "
+               f"to {output_path}", err=True)
+    for key, value in sorted(changes.items()):
+        click.echo(f"  {key.replace('_', ' ')}: {value}", err=True)
+
+
+@main.command()
+@click.argument("input_path", metavar="FILE")
+@reader_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def stats(input_path: str, from_format: str | None, as_json: bool, **kw: Any) -> None:
+    """Check a dataset before a long run: examples, tokens, spans per label, events, repairs."""
+    from .formats import corpus_stats, read
+
+    figures = corpus_stats(read(input_path, format=from_format, **_read_kwargs(kw)))
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for k, v in value.items():
+                click.echo(f"  {k:<30} {v}")
+        else:
+            click.echo(f"{key:<32} {value}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,206 @@
+"""What every format shares: the corpus container, the format protocol, safe reading and atomic writing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from ..data import Example
+from ..errors import FormatError, InputError
+
+__all__ = [
+    "Corpus",
+    "CorpusInfo",
+    "Format",
+    "atomic_file",
+    "atomic_dir",
+    "read_lines",
+    "split_from_filename",
+]
+
+
+@dataclass
+class CorpusInfo:
+    """Facts about a corpus that are not in its examples.
+
+    Attributes:
+        format: the format it was read from.
+        source: the path or Hub id it was read from.
+        scheme: the tag scheme of the source (``iob2``, ``iob1``, ``bioes``, ``bilou``, ``io``), if tagged.
+        label_names: the tag vocabulary in its source order (Hugging Face ``ClassLabel`` names), if known.
+        features: the source's Hugging Face features (``Features.to_dict()``), kept for the output.
+        options: the reader options that matter for writing the format back (column layout, separator...).
+    """
+
+    format: str
+    source: str = ""
+    scheme: str | None = None
+    label_names: tuple[str, ...] | None = None
+    features: dict[str, Any] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Corpus:
+    """Examples by split, plus what is known about them and counters of what reading did.
+
+    ``stats`` counts repairs and losses (``tags_repaired``, ``spans_dropped_overlap``...) so nothing is
+    changed silently; :func:`projector.formats.write` adds what writing did.
+    """
+
+    splits: dict[str, list[Example]]
+    info: CorpusInfo
+    stats: Counter[str] = field(default_factory=Counter)
+
+    def examples(self) -> Iterator[Example]:
+        """Every example of every split, in split order."""
+        for examples in self.splits.values():
+            yield from examples
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.splits.values())
+
+
+class Format(Protocol):
+    """A dataset format: reads a path into a :class:`Corpus` and writes one back."""
+
+    name: str
+    #: file name endings (without dot) that select this format
+    extensions: tuple[str, ...]
+
+    def sniff(self, path: Path, head: str) -> bool:
+        """True when ``head`` (the first few KB of the file) looks like this format."""
+        ...
+
+    def read(self, path: Path, *, split: str | None = None, encoding: str = "utf-8",
+             **options: Any) -> Corpus:
+        """Read ``path``; raises :class:`~projector.errors.InputError` naming file and line."""
+        ...
+
+    def write(self, corpus: Corpus, path: Path, *, split: str | None = None,
+              **options: Any) -> Counter[str]:
+        """Write ``corpus`` atomically to ``path``; returns counters of what could not be written as is."""
+        ...
+
+
+def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` without the line ending; undecodable bytes name their line."""
+    if not path.exists():
+        raise InputError("no such file", path=path)
+    if path.is_dir():
+        raise InputError("is a directory, expected a file", path=path)
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise FormatError(
+                    f"cannot decode byte {raw[exc.start:exc.start + 1]!r} at column {exc.start + 1} as "
+                    f"{encoding} (use --encoding to choose another encoding)", path=path, line=number
+                ) from None
+            except LookupError:
+                raise InputError(f"unknown encoding {encoding!r}", path=path) from None
+            if number == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield number, line.rstrip("\r\n")
+
+
+def head_of(path: Path, size: int = 8192, max_line: int = 8 << 20) -> str:
+    """The first ``size`` bytes of a file, extended to the end of the first line (up to ``max_line``
+    bytes: a JSON-lines document can be long), decoded leniently, for format sniffing."""
+    with open(path, "rb") as fh:
+        data = fh.read(size)
+        while b"\n" not in data and len(data) < max_line:
+            more = fh.read(1 << 16)
+            if not more:
+                break
+            data += more
+    return data.decode("utf-8", errors="replace")
+
+
+_SPLIT_PATTERNS = [
+    (re.compile(r"train", re.I), "train"),
+    (re.compile(r"dev|valid|testa", re.I), "validation"),
+    (re.compile(r"test", re.I), "test"),
+]
+
+
+def split_from_filename(path: Path) -> str:
+    """A split name guessed from a file name (``train``, ``validation``, ``test``; ``train`` if unsure)."""
+    name = path.name
+    for pattern, split in _SPLIT_PATTERNS:
+        if pattern.search(name):
+            return split
+    return "train"
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """Open a temporary file beside ``path`` for writing; it replaces ``path`` only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """A temporary directory beside ``path``; on success it replaces ``path`` (an existing one is removed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise InputError("exists and is not a directory", path=path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def only_split(corpus: Corpus, split: str | None, path: Path) -> list[tuple[str, list[Example]]]:
+    """The splits to write into a single-file format: the one asked for, or all of them in order."""
+    if split is None:
+        return list(corpus.splits.items())
+    if split not in corpus.splits:
+        from ..errors import UnknownNameError
+
+        raise UnknownNameError("split", split, corpus.splits)
+    return [(split, corpus.splits[split])]
+
+
+def merge_meta(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated with ``extra`` (shallow)."""
+    out = dict(base)
+    out.update(extra)
+    return out
+
+
+def ensure_examples(examples: Iterable[Example], path: Path) -> list[Example]:
+    """The examples as a list; an empty input is an error naming the file."""
+    out = list(examples)
+    if not out:
+        raise FormatError("no examples found (empty file?)", path=path)
+    return out
