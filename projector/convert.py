@@ -141,7 +141,8 @@ def tags_to_chunks(tags: Sequence[str], scheme: str = "iob2") -> tuple[list[Chun
         open_start, open_label = None, None
 
     for i, tag in enumerate(tags):
-        prefix, label = split_tag(tag)
+        prefix, maybe_label = split_tag(tag)
+        label = maybe_label or ""
         if prefix == "O":
             if scheme in ("bioes", "bilou") and open_start is not None:
                 repairs += 1  # rule 2: span left open

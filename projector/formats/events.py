@@ -253,7 +253,7 @@ def event_record(ex: Example, style: str, arg_style: str, id_key: str, stats: Co
         if style == "wikievents":
             trig["sent_idx"] = sent_of[ts]
         trig.update(emeta.pop("trigger_meta", {}))
-        args = []
+        args: list[dict[str, Any]] = []
         for a in ev.arguments:
             if arg_style == "entity_id" and a.entity is not None:
                 args.append({"entity_id": ids[a.entity], "role": a.role, "text": a.span.text_of(ex.text)})
@@ -288,17 +288,18 @@ def _read_rams(path: Path, split: str | None, encoding: str, lang: str | None) -
             if not any(sents):
                 raise ValueError("'sentences' holds no tokens")
             text, tokens, ranges = _build_text(sents, lang)
-            spans, span_meta = [], []
+            spans: list[Span] = []
+            span_meta: list[dict[str, Any]] = []
             for s, e, raw in rec.get("ent_spans", []):
                 label, extra = _label_of(raw, "ARG")
                 spans.append(_char_span(tokens, s, e + 1, label, "ent_spans"))
                 span_meta.append(extra)
-            triggers = {}
-            events = []
+            triggers: dict[tuple[int, int], int] = {}
+            events: list[tuple[str, Span, list[Argument], dict[str, Any]]] = []
             for s, e, raw in rec.get("evt_triggers", []):
                 etype, extra = _label_of(raw, "EVENT")
                 triggers[(s, e)] = len(events)
-                events.append([etype, _char_span(tokens, s, e + 1, etype, "evt_triggers"), [], extra])
+                events.append((etype, _char_span(tokens, s, e + 1, etype, "evt_triggers"), [], extra))
             for (ts, te), (as_, ae), role in rec.get("gold_evt_links", []):
                 if (ts, te) not in triggers:
                     raise ValueError(f"gold_evt_links refers to trigger [{ts}, {te}] not in evt_triggers")

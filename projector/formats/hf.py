@@ -125,7 +125,7 @@ def read(path: Path | str, *, split: str | None = None, config: str | None = Non
         if col not in columns:
             raise UnknownNameError("column", col, columns)
     tag_feature = getattr(features[tags_column], "feature", None)
-    label_names = tuple(tag_feature.names) if hasattr(tag_feature, "names") else None
+    label_names = tuple(tag_feature.names) if tag_feature is not None and hasattr(tag_feature, "names") else None
     splits: dict[str, list[Example]] = {}
     stats: Counter[str] = Counter()
     tag_rows: dict[str, list[list[str]]] = {}
@@ -183,7 +183,7 @@ def _read_events(dd: dict[str, Any], source: str, lang: str | None, features: An
 
 def label_names_for(corpus: Corpus, scheme: str) -> list[str]:
     """The tag vocabulary to write: the source's ``ClassLabel`` names, extended with any new tag."""
-    from ..convert import chunks_to_tags, Chunk
+    from ..convert import Chunk, chunks_to_tags
 
     names = list(corpus.info.label_names or ["O"])
     labels = sorted({s.label for ex in corpus.examples() for s in ex.spans})

@@ -101,9 +101,9 @@ def example_from_dict(obj: dict[str, Any], *, index: int = 0, scheme: str | None
             raise ValueError("needs 'text' (with 'spans'), or 'tokens' with 'tags'")
         words = [str(t) for t in raw_tokens]
         text, tokens = detokenize(words, lang)
-        spans, repairs = tags_to_spans(tokens, [str(t) for t in tags], scheme or detect_scheme([tags]))
+        tag_spans, repairs = tags_to_spans(tokens, [str(t) for t in tags], scheme or detect_scheme([tags]))
         meta = dict(obj.get("meta") or {})
-        return Example(id=ex_id, text=text, tokens=tuple(tokens), spans=tuple(spans), lang=lang, meta=meta), repairs
+        return Example(id=ex_id, text=text, tokens=tuple(tokens), spans=tuple(tag_spans), lang=lang, meta=meta), repairs
     text = obj["text"]
     if not isinstance(text, str):
         raise TypeError("'text' must be a string")
@@ -117,7 +117,7 @@ def example_from_dict(obj: dict[str, Any], *, index: int = 0, scheme: str | None
         else:
             tokens_t = tuple(Token(str(t[0]), int(t[1]), int(t[2])) for t in raw_tokens)
     spans = tuple(_span(s) for s in obj.get("spans", obj.get("entities", [])))
-    events = []
+    events: list[Event] = []
     for ev in obj.get("events", []):
         trigger = _span(ev["trigger"], ev["type"])
         args = tuple(Argument(str(a["role"]), _span(a, a["role"]), a.get("entity")) for a in ev.get("arguments", []))
