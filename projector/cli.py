@@ -136,5 +136,95 @@ def stats(input_path: str, from_format: str | None, as_json: bool, **kw: Any) ->
             click.echo(f"{key:<32} {value}")
 
 
+def method_options(func: F) -> F:
+    """Options of the projection methods (each applies to the methods whose constructor takes it)."""
+    options = [
+        click.option("--encoder", help="[align] Hugging Face encoder (path or Hub id) for the embedding aligner."),
+        click.option("--aligner", help="[align] aligner: embedding, eflomal, ensemble (default: best for --encoder)."),
+        click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="[align] exact (PyTorch) or "
+                     "fast (CTranslate2 int8 encoder)."),
+        click.option("--search", type=click.Choice(["exact", "pruned"]), help="[codec] marker placement search."),
+        click.option("--top-n", type=int, help="[codec] candidates re-ranked per span."),
+        click.option("--scorer-model", help="[codec] a separate (marker-fine-tuned) model that scores placements."),
+        click.option("--scorer-tokenizer", help="[codec] tokenizer of the scorer model (e.g. its base NLLB model)."),
+        click.option("--markers", help="[markers] marker style: brackets or tags."),
+        click.option("--marker-cost", is_flag=True, default=None, help="[markers] report the chrF cost of markers."),
+        click.option("--beam-size", type=int, help="Beam size of the translations."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+_METHOD_KEYS = ("encoder", "aligner", "mode", "search", "top_n", "scorer_model", "scorer_tokenizer", "markers",
+                "marker_cost", "beam_size")
+
+
+class _Progress:
+    """A tqdm bar per language, fed by the pipeline's progress callback."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled = total, enabled
+        self.bars: dict[str, Any] = {}
+        self.last: dict[str, int] = {}
+
+    def __call__(self, lang: str, done: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(lang)
+        if bar is None:
+            bar = self.bars[lang] = tqdm(total=self.total, desc=lang, unit="ex", file=sys.stderr)
+            self.last[lang] = 0
+        bar.update(done - self.last[lang])
+        self.last[lang] = done
+        if done >= self.total:
+            bar.close()
+
+
+@main.command("translate-train")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--src-lang", default="en", show_default=True, help="Source language.")
+@click.option("--tgt-lang", "tgt_langs", required=True, help="Target language(s), comma-separated: de,es,sw.")
+@click.option("--method", default="codec", show_default=True, help="Projection method: codec, markers, align.")
+@click.option("--model", help="MT model: CTranslate2 folder, Hugging Face folder or Hub id (default per pair).")
+@click.option("--output", "-o", required=True, help="Output folder: OUTPUT/<lang>/ and OUTPUT/report.json.")
+@click.option("--output-format", default="hf", show_default=True,
+              type=click.Choice(["hf", "conll", "jsonl", "wikievents", "ace", "rams"]), help="Dataset format per language.")
+@click.option("--on-failure", default="keep-partial", show_default=True,
+              type=click.Choice(["keep-partial", "drop", "unlabeled"]), help="What to do with examples whose spans "
+              "did not all project.")
+@method_options
+@reader_options
+@click.option("--shard-size", default=200, show_default=True, help="Examples per checkpointed shard.")
+@click.option("--batch-size", default=32, show_default=True, help="Examples per projection batch.")
+@click.option("--no-cache", is_flag=True, help="Do not use the translation cache.")
+@click.option("--overwrite", is_flag=True, help="Discard an earlier run in OUTPUT with another configuration.")
+@click.option("--push-to-hub", metavar="REPO", help="Upload the datasets to this Hub repo (a config per language).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+@handle_errors
+def translate_train_cmd(input_path: str, src_lang: str, tgt_langs: str, method: str, model: str | None, output: str,
+                        output_format: str, on_failure: str, from_format: str | None, shard_size: int, batch_size: int,
+                        no_cache: bool, overwrite: bool, push_to_hub: str | None, as_json: bool, **kw: Any) -> None:
+    """Translate labeled data into target languages and project its spans (translate-train)."""
+    from .formats import read
+    from .pipeline import translate_train
+
+    corpus = read(input_path, format=from_format, **_read_kwargs(kw))
+    options = {k: kw[k] for k in _METHOD_KEYS if kw.get(k) is not None}
+    progress = _Progress(len(corpus), enabled=logging.getLogger("projector").level <= logging.WARNING)
+    result = translate_train(corpus, tgt_langs=tgt_langs, src_lang=src_lang, method=method, model=model,
+                             output=output, output_format=output_format, on_failure=on_failure,
+                             method_options=options, shard_size=shard_size, batch_size=batch_size,
+                             cache=not no_cache, overwrite=overwrite, push_to_hub=push_to_hub, progress=progress,
+                             read_options=_read_kwargs(kw))
+    if as_json:
+        click.echo(json.dumps(result.report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(result.report.table())
+        click.echo(f"datasets: {', '.join(str(p) for p in result.outputs.values())}; report: {result.report_path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -7,7 +7,7 @@ BIO views are derived from it by the converters in :mod:`projector.convert`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

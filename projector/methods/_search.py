@@ -1,0 +1,358 @@
+"""Exact and pruned search of marker placements in a fixed target (the core of codec).
+
+A *placement* ``(i, j)`` puts the opening marker pieces before template piece ``i`` and the closing
+ones before piece ``j`` (``i < j <= m``, ``j == m``: before EOS); its score is
+``log P(t[:i] + O + t[i:j] + C + t[j:] + EOS | marked source)`` as returned by ``Translator.score``.
+
+Exact best-first search (admissible because every log-probability is <= 0, so the exact score of a
+prefix bounds every completion sharing it):
+
+* level 1: one pass of the clean template under the marked source gives ``A_i`` = score of
+  ``t[:i]``, a bound of every placement opening at ``i``;
+* level 2: one pass of the template with only ``O`` inserted at ``i`` gives the exact score of the
+  prefix ``t[:i] + O + t[i:j]`` for every ``j``: a bound of placement ``(i, j)``;
+* level 3: scoring the full marked sequence gives the exact score of ``(i, j)``.
+
+Nodes of the three levels share one priority queue ordered by bound (exact score for level 3);
+each round pops the best nodes of every search and scores them in one batched ``score`` call. A
+level-3 node is final when it reaches the top of the queue; the search stops when ``top_n`` are
+final or the best remaining bound is below the ``top_n``-th best exact score found. The result is
+the exact top-n among the allowed placements (bounds get a slack of :data:`BOUND_SLACK` nats
+against float noise between batch shapes).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Placement", "SearchTask", "SearchStats", "piece_offsets", "allowed_boundaries", "marked_target",
+           "search_placements", "brute_force", "pruned_positions", "BOUND_SLACK"]
+
+#: nats added to prefix bounds (CTranslate2 results may differ by ~1e-5 between batch shapes)
+BOUND_SLACK = 1e-3
+_DONE, _PAIR, _OPEN = 0, 1, 2  # node kinds; lower sorts first among equal bounds
+
+
+@dataclass(frozen=True, order=True)
+class Placement:
+    """Markers before template pieces ``open`` and ``close``, with the exact log-probability."""
+
+    score: float
+    open: int
+    close: int
+
+
+@dataclass
+class SearchTask:
+    """One span to place: its marked source (pieces) and the template pieces with the allowed
+    opening positions and closing positions (a close ``j`` is used with opens ``i < j``)."""
+
+    source: list[str]
+    template: list[str]
+    opens: list[int]
+    closes: list[int]
+    top_n: int = 5
+    #: per-piece log-probs of the clean template under ``source``, when already known
+    prefix_logprobs: list[float] | None = None
+    status: str = "ok"
+    reason: str | None = None
+
+
+@dataclass
+class SearchStats:
+    """Work done: target sequences scored, target tokens scored (pieces + EOS), score calls."""
+
+    sequences: int = 0
+    tokens: int = 0
+    calls: int = 0
+
+    def add(self, other: SearchStats) -> None:
+        """Accumulate ``other`` into this one."""
+        self.sequences += other.sequences
+        self.tokens += other.tokens
+        self.calls += other.calls
+
+
+ScoreFn = Callable[[list[list[str]], list[list[str]]], list[Any]]
+
+
+def marked_target(template: Sequence[str], open_pieces: Sequence[str], close_pieces: Sequence[str],
+                  i: int, j: int | None = None) -> list[str]:
+    """The template with ``open_pieces`` before piece ``i`` and (if ``j``) ``close_pieces`` before ``j``."""
+    if j is None:
+        return [*template[:i], *open_pieces, *template[i:]]
+    return [*template[:i], *open_pieces, *template[i:j], *close_pieces, *template[j:]]
+
+
+def _is_byte_or_special(core: str) -> bool:
+    return core.startswith("<") and core.endswith(">") and len(core) > 2
+
+
+def piece_offsets(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
+    """Character offsets ``(start, end)`` of each sentencepiece piece in ``text``.
+
+    ``▁`` stands for a space; a bare ``▁`` gets an empty range at the next non-space character.
+    Pieces that do not match the text literally (normalization, ``<unk>``, byte pieces) consume the
+    characters whose NFKC form spells them (one character for ``<unk>``/bytes).
+    """
+    out: list[tuple[int, int]] = []
+    pos, n = 0, len(text)
+    for piece in pieces:
+        core = piece.replace("▁", " ").lstrip(" ")
+        k = pos
+        while k < n and text[k].isspace():
+            k += 1
+        if not core:
+            out.append((k, k))
+            continue
+        if text.startswith(core, k):
+            end = k + len(core)
+        elif _is_byte_or_special(core):
+            end = min(n, k + 1)
+        else:
+            end, acc = k, ""
+            while end < n and len(acc) < len(core):
+                acc += unicodedata.normalize("NFKC", text[end])
+                end += 1
+        out.append((k, end))
+        pos = end
+    return out
+
+
+def allowed_boundaries(text: str, offsets: Sequence[tuple[int, int]], *, words: bool = True) -> list[bool]:
+    """Which piece boundaries ``k`` (0..m, before piece ``k``) may hold a marker.
+
+    With ``words``: the ends, boundaries with whitespace between the pieces, and boundaries between a
+    letter/digit and another character (so ``[Lisboa].`` and ``(«[Lisboa]»)`` are possible, while a
+    marker never splits a word). Without: every boundary.
+    """
+    m = len(offsets)
+    allowed = [True] * (m + 1)
+    if not words:
+        return allowed
+    prev_end: int | None = None
+    for k in range(m):
+        start, end = offsets[k]
+        if k > 0 and prev_end is not None and not any(c.isspace() for c in text[prev_end:start]):
+            a = text[prev_end - 1] if prev_end > 0 else " "
+            b = text[start] if start < len(text) else " "
+            allowed[k] = a.isalnum() != b.isalnum()
+        if end > start:
+            prev_end = end
+    return allowed
+
+
+def span_chars(offsets: Sequence[tuple[int, int]], i: int, j: int) -> tuple[int, int] | None:
+    """Character range of pieces ``i..j-1`` (None when they are all empty)."""
+    inner = [o for o in offsets[i:j] if o[1] > o[0]]
+    if not inner:
+        return None
+    return inner[0][0], inner[-1][1]
+
+
+def _run(score: ScoreFn, sources: list[list[str]], targets: list[list[str]], stats: SearchStats) -> list[Any]:
+    if not targets:
+        return []
+    stats.calls += 1
+    stats.sequences += len(targets)
+    stats.tokens += sum(len(t) + 1 for t in targets)
+    return score(sources, targets)
+
+
+def _ok(res: Any) -> bool:
+    return getattr(res, "status", "ok") == "ok" and math.isfinite(getattr(res, "eos_logprob", 0.0))
+
+
+class _Search:
+    """Best-first state of one task."""
+
+    def __init__(self, task: SearchTask, open_pieces: Sequence[str], close_pieces: Sequence[str]) -> None:
+        self.task = task
+        self.O, self.C = list(open_pieces), list(close_pieces)
+        self.heap: list[tuple[float, int, int, int]] = []  # (-bound, kind, i, j)
+        self.final: list[Placement] = []
+        self.best: list[float] = []  # min-heap of the top_n exact scores seen
+        self.closes = sorted(set(task.closes))
+        self.opens = [i for i in sorted(set(task.opens)) if any(j > i for j in self.closes)]
+        self.need_prefix = task.prefix_logprobs is None and bool(self.opens)
+        self.errors: list[str] = []
+        if task.prefix_logprobs is not None:
+            self._seed(task.prefix_logprobs)
+
+    # -- state ---------------------------------------------------------------------------------
+    def _seed(self, lps: Sequence[float]) -> None:
+        acc = [0.0]
+        for lp in lps:
+            acc.append(acc[-1] + lp)
+        for i in self.opens:
+            heapq.heappush(self.heap, (-(acc[i] + BOUND_SLACK), _OPEN, i, -1))
+
+    def _threshold(self) -> float:
+        return self.best[0] if len(self.best) >= self.task.top_n else -math.inf
+
+    def _add_exact(self, i: int, j: int, total: float) -> None:
+        heapq.heappush(self.heap, (-total, _DONE, i, j))
+        if len(self.best) < self.task.top_n:
+            heapq.heappush(self.best, total)
+        elif total > self.best[0]:
+            heapq.heapreplace(self.best, total)
+
+    @property
+    def finished(self) -> bool:
+        return not self.need_prefix and (len(self.final) >= self.task.top_n or not self.heap)
+
+    def requests(self, budget: int) -> list[tuple[int, int, int, list[str]]]:
+        """Nodes to score this round: (kind, i, j, target pieces)."""
+        if self.need_prefix:
+            return [(-1, -1, -1, list(self.task.template))]
+        while self.heap and self.heap[0][1] == _DONE and len(self.final) < self.task.top_n:
+            neg, _, i, j = heapq.heappop(self.heap)
+            self.final.append(Placement(-neg, i, j))
+        out: list[tuple[int, int, int, list[str]]] = []
+        kept: list[tuple[float, int, int, int]] = []
+        if len(self.final) >= self.task.top_n:
+            return out
+        thr = self._threshold()
+        while self.heap and len(out) < budget:
+            node = heapq.heappop(self.heap)
+            neg, kind, i, j = node
+            if kind == _DONE:
+                kept.append(node)
+                continue
+            if -neg < thr:  # cannot reach the top n; nor can anything below it
+                self.heap = [n for n in self.heap if n[1] == _DONE]
+                heapq.heapify(self.heap)
+                break
+            if kind == _OPEN:
+                out.append((_OPEN, i, -1, marked_target(self.task.template, self.O, self.C, i)))
+            else:
+                out.append((_PAIR, i, j, marked_target(self.task.template, self.O, self.C, i, j)))
+        for node in kept:
+            heapq.heappush(self.heap, node)
+        return out
+
+    def feed(self, kind: int, i: int, j: int, res: Any) -> None:
+        """Take the scores of one requested node."""
+        if not _ok(res):
+            self.errors.append(getattr(res, "reason", None) or getattr(res, "status", "failed"))
+            if kind == -1:
+                self.need_prefix = False
+            return
+        lps = list(res.logprobs)
+        if kind == -1:
+            self.need_prefix = False
+            self.task.prefix_logprobs = lps
+            self._seed(lps)
+        elif kind == _OPEN:
+            lo = len(self.O)
+            acc = sum(lps[:i]) + sum(lps[i:i + lo])
+            k = i
+            for j2 in self.closes:
+                if j2 <= i:
+                    continue
+                while k < j2:
+                    acc += lps[k + lo]
+                    k += 1
+                heapq.heappush(self.heap, (-(acc + BOUND_SLACK), _PAIR, i, j2))
+        else:
+            self._add_exact(i, j, float(sum(lps) + res.eos_logprob))
+
+    def result(self) -> list[Placement]:
+        while self.heap and len(self.final) < self.task.top_n:
+            neg, kind, i, j = heapq.heappop(self.heap)
+            if kind == _DONE:
+                self.final.append(Placement(-neg, i, j))
+        return self.final[: self.task.top_n]
+
+
+def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
+                      close_pieces: Sequence[str], *, batch_candidates: int = 16,
+                      stats: SearchStats | None = None) -> list[list[Placement]]:
+    """Exact top-n placements of every task, best first; all tasks advance together, one batched
+    ``score(sources, targets)`` call per round.
+
+    ``batch_candidates`` is the number of nodes a task may expand per round (the first rounds take
+    fewer: 2, 4, 8... so that short searches do little extra work).
+    """
+    stats = stats if stats is not None else SearchStats()
+    searches = [_Search(t, open_pieces, close_pieces) for t in tasks]
+    rnd = 0
+    while True:
+        budget = min(batch_candidates, 2 << rnd)
+        rnd += 1
+        owners: list[tuple[_Search, int, int, int]] = []
+        srcs: list[list[str]] = []
+        tgts: list[list[str]] = []
+        for s in searches:
+            if s.finished:
+                continue
+            for kind, i, j, tgt in s.requests(budget):
+                owners.append((s, kind, i, j))
+                srcs.append(s.task.source)
+                tgts.append(tgt)
+        if not owners:
+            break
+        for (s, kind, i, j), res in zip(owners, _run(score, srcs, tgts, stats), strict=True):
+            s.feed(kind, i, j, res)
+    out = []
+    for s, t in zip(searches, tasks, strict=True):
+        res = s.result()
+        if not res and s.errors:
+            t.status, t.reason = "failed", s.errors[0]
+        out.append(res)
+    return out
+
+
+def brute_force(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
+                close_pieces: Sequence[str], *, stats: SearchStats | None = None,
+                chunk: int = 256) -> list[list[Placement]]:
+    """Score every allowed placement of every task (the reference the exact search must match)."""
+    stats = stats if stats is not None else SearchStats()
+    jobs: list[tuple[int, int, int]] = []
+    for k, t in enumerate(tasks):
+        for i in sorted(set(t.opens)):
+            for j in sorted(set(t.closes)):
+                if j > i:
+                    jobs.append((k, i, j))
+    found: list[list[Placement]] = [[] for _ in tasks]
+    for start in range(0, len(jobs), chunk):
+        part = jobs[start:start + chunk]
+        srcs = [tasks[k].source for k, _, _ in part]
+        tgts = [marked_target(tasks[k].template, open_pieces, close_pieces, i, j) for k, i, j in part]
+        for (k, i, j), res in zip(part, _run(score, srcs, tgts, stats), strict=True):
+            if _ok(res):
+                found[k].append(Placement(float(sum(res.logprobs) + res.eos_logprob), i, j))
+    return [sorted(f, key=lambda p: (-p.score, p.open, p.close))[: t.top_n] for f, t in zip(found, tasks)]
+
+
+@dataclass
+class PruneRule:
+    """Codec's pruning of opening positions by the change of per-token NLL when the source is marked."""
+
+    strong: float = 0.5
+    weak: float = 0.1
+    window: int = 5
+    fallback: int = 3
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def pruned_positions(clean: Sequence[float], marked: Sequence[float], rule: PruneRule | None = None) -> set[int]:
+    """Template pieces where marking the source changes the NLL by >= ``strong``, plus pieces within
+    ``window`` of one of them changing by >= ``weak``; when none changes by ``strong``, the
+    ``fallback`` pieces with the largest change (Codec would search everything)."""
+    rule = rule or PruneRule()
+    diff = [abs(a - b) for a, b in zip(clean, marked)]
+    strong = [k for k, d in enumerate(diff) if d >= rule.strong]
+    if not strong:
+        strong = sorted(range(len(diff)), key=lambda k: -diff[k])[: rule.fallback]
+    keep = set(strong)
+    for q in strong:
+        for k in range(max(0, q - rule.window), min(len(diff), q + rule.window + 1)):
+            if diff[k] >= rule.weak:
+                keep.add(k)
+    return keep
