@@ -226,5 +226,57 @@ def translate_train_cmd(input_path: str, src_lang: str, tgt_langs: str, method: 
         click.echo(f"datasets: {', '.join(str(p) for p in result.outputs.values())}; report: {result.report_path}")
 
 
+def _label_map(value: str | None) -> dict[str, str] | None:
+    if not value:
+        return None
+    pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise click.BadParameter("use FROM=TO pairs separated by commas, e.g. PERSON=PER,GPE=LOC")
+    return {a.strip(): b.strip() for a, b in pairs}
+
+
+@main.command("translate-test")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--tgt-lang", required=True, help="Language of the test data.")
+@click.option("--pivot-lang", default="en", show_default=True, help="Language of the predictor.")
+@click.option("--method", default="align", show_default=True, help="Projection back: codec (original as template) or align.")
+@click.option("--model", help="MT model (default per pair).")
+@click.option("--predictor", help="Pivot-language NER: Hugging Face token-classification model or spaCy pipeline.")
+@click.option("--predictions", type=click.Path(dir_okay=False), help="Your model's labels of the file --export wrote.")
+@click.option("--export", type=click.Path(dir_okay=False), help="Write the pivot-language side (JSONL or CoNLL) and stop.")
+@click.option("--output", "-o", help="Write the predictions on the original sentences here (the input's format).")
+@click.option("--label-map", help="Map predictor labels to the dataset's, e.g. PERSON=PER,GPE=LOC.")
+@method_options
+@reader_options
+@click.option("--no-cache", is_flag=True, help="Do not use the translation cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report (with scores) as JSON.")
+@handle_errors
+def translate_test_cmd(input_path: str, tgt_lang: str, pivot_lang: str, method: str, model: str | None,
+                       predictor: str | None, predictions: str | None, export: str | None, output: str | None,
+                       label_map: str | None, from_format: str | None, no_cache: bool, as_json: bool, **kw: Any) -> None:
+    """Label target-language data with a pivot-language model through translation (translate-test)."""
+    from .translate_test import translate_test
+
+    options = {k: kw[k] for k in _METHOD_KEYS if kw.get(k) is not None}
+    result = translate_test(input_path, tgt_lang=tgt_lang, pivot_lang=pivot_lang, method=method, model=model,
+                            predictor=predictor, predictions=predictions, export=export, output=output,
+                            method_options=options, label_map=_label_map(label_map), input_format=from_format,
+                            read_options=_read_kwargs(kw), cache=not no_cache)
+    if result.exported is not None:
+        click.echo(f"wrote the {pivot_lang} side of {len(result.pivot)} examples to {result.exported}; label it "
+                   f"and pass it back with --predictions", err=True)
+        return
+    if as_json:
+        click.echo(json.dumps(result.report.to_dict(), ensure_ascii=False))
+        return
+    click.echo(result.report.table())
+    if result.scores:
+        click.echo(f"seqeval: precision {result.scores['precision']:.4f} recall {result.scores['recall']:.4f} "
+                   f"f1 {result.scores['f1']:.4f}")
+        for label, m in result.scores["per_label"].items():
+            click.echo(f"  {label:<12} p {m['precision']:.4f} r {m['recall']:.4f} f1 {m['f1-score']:.4f} "
+                       f"(support {int(m['support'])})")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -58,7 +58,7 @@ class LanguageReport:
         for args in result.arguments:
             for p in args:
                 self.arguments[p.status] += 1
-        reasons = Counter()
+        reasons: Counter[str] = Counter()
         for p in result.all_projections():
             if p.status == SpanStatus.FAILED:
                 self.failed_by_reason[p.reason or "unknown"] += 1

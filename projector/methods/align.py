@@ -155,11 +155,11 @@ class AlignMethod:
                     status = SpanStatus.FUZZY if p.status == SpanStatus.FUZZY else SpanStatus.PROJECTED
                     by_span[i] = SpanProjection(span, target, status, p.reason if status == SpanStatus.FUZZY else None,
                                                 p.score)
-            for i, reason in unsnapped.items():
-                by_span[i] = SpanProjection.failure(item.spans[i], reason)
-            status, reason = statuses[k]
+            for i, why in unsnapped.items():
+                by_span[i] = SpanProjection.failure(item.spans[i], why)
+            mt_status, mt_reason = statuses[k]
             outputs[k] = ProjectionOutput(targets[k] or "", tuple(by_span[i] for i in range(len(item.spans))),
-                                          status, reason, {"links": len(links[pos])})
+                                          mt_status, mt_reason, {"links": len(links[pos])})
 
 
 def _base(code: str) -> str:
