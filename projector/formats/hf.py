@@ -194,13 +194,25 @@ def label_names_for(corpus: Corpus, scheme: str) -> list[str]:
     return names
 
 
-def to_datasetdict(corpus: Corpus, *, scheme: str | None = None, snap: str = "strict",
+def to_datasetdict(corpus: Corpus, *, cache_dir: str | Path, scheme: str | None = None, snap: str = "strict",
                    tags_column: str | None = None, stats: Counter[str] | None = None) -> Any:
-    """The corpus as a ``datasets.DatasetDict`` (see the module docstring for the columns)."""
+    """The corpus as a ``datasets.DatasetDict`` (see the module docstring for the columns).
+
+    Rows are streamed into Arrow files under ``cache_dir`` (``Dataset.from_generator``), so memory stays
+    flat whatever the corpus size; the returned datasets live as long as ``cache_dir``.
+    """
     datasets = require("datasets", purpose="Hugging Face datasets")
     stats = stats if stats is not None else Counter()
+    cache = str(cache_dir)
+
+    def build(rows: Any, features: Any = None) -> Any:
+        import uuid
+
+        # a fresh fingerprint: no hashing of the (possibly large) closure, no stale cache hit
+        return datasets.Dataset.from_generator(rows, features=features, cache_dir=cache, fingerprint=uuid.uuid4().hex)
+
     if any(ex.events for ex in corpus.examples()):
-        return datasets.DatasetDict({s: datasets.Dataset.from_list([_event_row(ex, stats) for ex in exs])
+        return datasets.DatasetDict({s: build(lambda exs=exs: (_event_row(ex, stats) for ex in exs))
                                      for s, exs in corpus.splits.items()})
     scheme = scheme or corpus.info.scheme or "iob2"
     tags_column = tags_column or corpus.info.options.get("tags_column", "ner_tags")
@@ -210,29 +222,27 @@ def to_datasetdict(corpus: Corpus, *, scheme: str | None = None, snap: str = "st
     with_meta = any(set(ex.meta) - set(keep) for ex in corpus.examples())
     feats: dict[str, Any] = {"id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
                              tags_column: datasets.Sequence(datasets.ClassLabel(names=names))}
-    for col, feat in keep.items():
-        feats[col] = feat
+    feats.update(keep)
     if with_meta:
         feats["meta"] = datasets.Value("string")
-    features = datasets.Features(feats)
-    out = {}
-    for split_name, examples in corpus.splits.items():
-        rows: dict[str, list[Any]] = {k: [] for k in feats}
+
+    def rows(examples: Any) -> Any:
         for ex in examples:
             tokens = list(ex.tokens) or tokenize(ex.text, ex.lang)
             tags, unsnappable, dropped = spans_to_tags(ex.spans, tokens, scheme, Snap(snap))
             stats["spans_unsnappable"] += len(unsnappable)
             stats["spans_dropped_overlap"] += len(dropped)
-            rows["id"].append(ex.id)
-            rows["tokens"].append([t.text for t in tokens])
-            rows[tags_column].append([index[t] for t in tags])
+            row: dict[str, Any] = {"id": ex.id, "tokens": [t.text for t in tokens],
+                                   tags_column: [index[t] for t in tags]}
             for col in keep:
-                rows[col].append(ex.meta.get(col))
+                row[col] = ex.meta.get(col)
             if with_meta:
                 rest = {k: v for k, v in ex.meta.items() if k not in keep}
-                rows["meta"].append(json.dumps(rest, ensure_ascii=False) if rest else None)
-        out[split_name] = datasets.Dataset.from_dict(rows, features=features)
-    return datasets.DatasetDict(out)
+                row["meta"] = json.dumps(rest, ensure_ascii=False) if rest else None
+            yield row
+
+    features = datasets.Features(feats)
+    return datasets.DatasetDict({s: build(lambda exs=exs: rows(exs), features) for s, exs in corpus.splits.items()})
 
 
 def _source_columns(corpus: Corpus) -> dict[str, Any]:
@@ -268,9 +278,12 @@ def write(corpus: Corpus, path: Path, *, split: str | None = None, scheme: str |
         if split not in corpus.splits:
             raise UnknownNameError("split", split, corpus.splits)
         corpus = Corpus({split: corpus.splits[split]}, corpus.info, corpus.stats)
-    dd = to_datasetdict(corpus, scheme=scheme, snap=snap, stats=stats)
-    with atomic_dir(path) as tmp:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="projector-hf-") as cache, atomic_dir(path) as tmp:
+        dd = to_datasetdict(corpus, cache_dir=cache, scheme=scheme, snap=snap, stats=stats)
         write_hub_folder(dd, tmp, card_body=card or _default_card(corpus))
+        del dd
     return stats
 
 
