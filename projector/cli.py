@@ -141,6 +141,7 @@ def method_options(func: F) -> F:
     options = [
         click.option("--encoder", help="[align] Hugging Face encoder (path or Hub id) for the embedding aligner."),
         click.option("--aligner", help="[align] aligner: embedding, eflomal, ensemble (default: best for --encoder)."),
+        click.option("--layer", type=int, help="[align] encoder layer of the embedding aligner."),
         click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="[align] exact (PyTorch) or "
                      "fast (CTranslate2 int8 encoder)."),
         click.option("--search", type=click.Choice(["exact", "pruned"]), help="[codec] marker placement search."),
@@ -156,7 +157,7 @@ def method_options(func: F) -> F:
     return func
 
 
-_METHOD_KEYS = ("encoder", "aligner", "mode", "search", "top_n", "scorer_model", "scorer_tokenizer", "markers",
+_METHOD_KEYS = ("encoder", "aligner", "layer", "mode", "search", "top_n", "scorer_model", "scorer_tokenizer", "markers",
                 "marker_cost", "beam_size")
 
 

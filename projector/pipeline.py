@@ -198,14 +198,15 @@ def translate_train(
     for lang in langs:
         if translator is not None:
             mt = translator
+            mt_name = str(getattr(mt.info, "path", "translator"))
         else:
-            name = model or default_model(src_lang, lang)
-            if name not in loaded:
-                loaded[name] = load_mt(name, src_lang, lang, cache=cache)
-            mt = loaded[name]
+            mt_name = model or default_model(src_lang, lang)
+            if mt_name not in loaded:
+                loaded[mt_name] = load_mt(mt_name, src_lang, lang, cache=cache)
+            mt = loaded[mt_name]
         meth = _method(method, mt, method_options)
         signature = run_signature(task="translate-train", src_lang=src_lang, tgt_lang=lang,
-                                  method=meth.signature(), mt=getattr(mt.info, "path", str(model)),
+                                  method=meth.signature(), mt=f"{mt.info.backend}:{mt_name}",
                                   extra={"on_failure": on_failure})
         report.signature = signature if len(langs) == 1 else signature.replace(f"tgt:{lang}", f"tgt:{','.join(langs)}")
         config = {"signature": signature, "shard_size": shard_size,

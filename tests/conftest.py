@@ -22,3 +22,66 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+# --------------------------------------------------------------------------- tiny real models for the pipeline
+
+NER_WORDS = ["the", "house", "is", "big", "a", "cat", "red", "blue", "and", "dog", "in", "met", "saw", "."]
+NAMES = [("Ana", "PER"), ("Rio", "LOC"), ("Bob", "PER"), ("Lima", "LOC"), ("Acme", "ORG"), ("Oslo", "LOC")]
+
+
+def write_ner_conll(path: Path, n: int, seed: int = 0) -> Path:
+    """A small random English NER file in CoNLL format (IOB2), deterministic for ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(n):
+        for _ in range(rng.randint(3, 9)):
+            if rng.random() < 0.3:
+                name, label = rng.choice(NAMES)
+                lines.append(f"{name} B-{label}")
+                if rng.random() < 0.3:
+                    lines.append(f"{rng.choice(NAMES)[0]} I-{label}")
+            else:
+                lines.append(f"{rng.choice(NER_WORDS)} O")
+        lines.append(". O")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Opus-MT style en->pt model (Hugging Face folder; converted to CTranslate2 on load)."""
+    pytest.importorskip("torch")
+    from tests.mt.tiny_models import build_marian
+
+    return build_marian(tmp_path_factory.mktemp("marian") / "opus-mt-en-pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 4-layer BertModel with a WordPiece tokenizer, saved as a transformers folder."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    out = tmp_path_factory.mktemp("tiny-encoder")
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *NER_WORDS, *letters, *(f"##{c}" for c in letters)]
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    transformers.BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True,
+                                   model_max_length=128).save_pretrained(out)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4,
+                                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    transformers.BertModel(config).eval().save_pretrained(out)
+    return out
+
+
+@pytest.fixture()
+def projector_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private PROJECTOR_CACHE (conversions, translations) for one test."""
+    root = tmp_path / "cache"
+    monkeypatch.setenv("PROJECTOR_CACHE", str(root))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return root

@@ -36,6 +36,9 @@ class AlignMethod:
         gap_fill, trim_punct, keep, conflict: the span heuristics (:class:`alignment.heuristics.SpanOptions`).
         mode: ``exact`` (PyTorch, identical to simalign) or ``fast`` (CTranslate2 int8 encoder).
         beam_size: beam size for translation.
+        extra_text_root: an MT test-set folder whose parallel text sharpens eflomal (see
+            :func:`alignment.project.extra_text_files`).
+        layer: the encoder layer the embedding aligner reads (default: the aligner's).
     """
 
     name = "align"
@@ -44,7 +47,7 @@ class AlignMethod:
     def __init__(self, translator: Any = None, model: str | None = None, encoder: str | None = None,
                  aligner: Any = None, aligner_options: dict[str, Any] | None = None, gap_fill: int = 1,
                  trim_punct: bool = True, keep: str = "largest", conflict: str = "longer", mode: str = "exact",
-                 beam_size: int = 4, extra_text_root: str | None = None) -> None:
+                 beam_size: int = 4, extra_text_root: str | None = None, layer: int | None = None) -> None:
         from alignment.heuristics import SpanOptions
 
         self.translator = translator
@@ -56,6 +59,7 @@ class AlignMethod:
         self.options = SpanOptions(gap_fill=gap_fill, trim_punct=trim_punct, keep=keep, conflict=conflict)
         self._aligner_spec = aligner
         self._aligner_options = dict(aligner_options or {})
+        self.layer = layer
         self._aligners: dict[tuple[str, str], Any] = {}
 
     def _aligner(self, src_lang: str, tgt_lang: str) -> Any:
@@ -70,12 +74,15 @@ class AlignMethod:
                 opts = dict(self._aligner_options)
                 if spec in ("embedding", "simalign", "emb") and self.encoder and "model" not in opts:
                     opts.update(model=self.encoder, mode=self.mode)
+                if spec in ("embedding", "simalign", "emb") and self.layer is not None:
+                    opts.setdefault("layer", self.layer)
                 self._aligners[key] = get_aligner(spec, **opts)
             elif self.encoder:
                 from alignment.project import default_aligner
 
+                extra = {"layer": self.layer} if self.layer is not None else {}
                 self._aligners[key] = default_aligner(self.encoder, src_lang=_base(src_lang), tgt_lang=_base(tgt_lang),
-                                                      extra_text_root=self.extra_text_root, mode=self.mode)
+                                                      extra_text_root=self.extra_text_root, mode=self.mode, **extra)
             else:
                 self._aligners[key] = get_aligner("eflomal", **self._aligner_options)
         return self._aligners[key]
@@ -96,7 +103,8 @@ class AlignMethod:
         aligner = self._aligner_spec if isinstance(self._aligner_spec, str) or self._aligner_spec is None \
             else getattr(self._aligner_spec, "name", type(self._aligner_spec).__name__)
         return options_signature("align", {"aligner": aligner or ("best" if self.encoder else "eflomal"),
-                                           "encoder": self.encoder, "mode": self.mode, **vars(self.options)})
+                                           "encoder": self.encoder, "mode": self.mode, "layer": self.layer,
+                                           **vars(self.options)})
 
     def project(self, inputs: Sequence[ProjectionInput], src_lang: str, tgt_lang: str) -> list[ProjectionOutput]:
         """Translate the inputs without a template, align every pair in one batch, project the spans."""
