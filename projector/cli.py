@@ -26,6 +26,7 @@ def _setup_logging(verbose: int, quiet: int) -> None:
 
     if verbose <= 0:  # Hugging Face progress bars only when asked for
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bars too
     level = logging.WARNING - 10 * verbose + 10 * quiet
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -277,6 +278,59 @@ def translate_test_cmd(input_path: str, tgt_lang: str, pivot_lang: str, method: 
         for label, m in result.scores["per_label"].items():
             click.echo(f"  {label:<12} p {m['precision']:.4f} r {m['recall']:.4f} f1 {m['f1-score']:.4f} "
                        f"(support {int(m['support'])})")
+
+
+def _print_scores(scores: dict[str, Any], as_json: bool, keys: tuple[str, ...]) -> None:
+    if as_json:
+        click.echo(json.dumps(scores, ensure_ascii=False, default=str))
+        return
+    click.echo("  ".join(f"{k} {scores[k]:.4f}" if isinstance(scores[k], float) else f"{k} {scores[k]}" for k in keys))
+    for label, m in scores.get("per_label", {}).items():
+        click.echo(f"  {label:<12} p {m['precision']:.4f} r {m['recall']:.4f} f1 {m['f1']:.4f} (gold {m['gold']})")
+
+
+@main.command("evaluate-projection")
+@click.argument("src", metavar="SRC")
+@click.argument("tgt", metavar="TGT")
+@click.option("--src-lang", required=True, help="Language of SRC.")
+@click.option("--tgt-lang", required=True, help="Language of TGT.")
+@click.option("--method", default="align", show_default=True, help="A method that takes a given target: align, codec.")
+@click.option("--model", help="[codec] MT model that scores marker placements.")
+@method_options
+@click.option("--limit", type=int, help="Only the first N sentence pairs.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def evaluate_projection_cmd(src: str, tgt: str, src_lang: str, tgt_lang: str, method: str, model: str | None,
+                            limit: int | None, as_json: bool, **kw: Any) -> None:
+    """Project SRC's gold spans onto TGT (its human translation) and score against TGT's gold."""
+    from .evaluation import evaluate_projection
+
+    options = {k: kw[k] for k in _METHOD_KEYS if kw.get(k) is not None}
+    scores = evaluate_projection(src, tgt, src_lang=src_lang, tgt_lang=tgt_lang, method=method,
+                                 method_options=options, model=model, limit=limit)
+    _print_scores(scores, as_json, ("f1", "precision", "recall", "examples"))
+
+
+@main.command("evaluate-alignment")
+@click.argument("text", metavar="GOLD")
+@click.option("--gold-file", help="Links file of a Pharaoh-format text (default: GOLD with .gold).")
+@click.option("--aligner", default="embedding", show_default=True, help="embedding, eflomal, ensemble.")
+@click.option("--encoder", help="Encoder of the embedding aligner (path or Hub id).")
+@click.option("--layer", type=int, help="Encoder layer.")
+@click.option("--align-method", "align_method", help="itermax, inter (argmax), mwmf (match), fwd, rev.")
+@click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="exact or fast (CTranslate2).")
+@click.option("--limit", type=int, help="Only the first N pairs.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def evaluate_alignment_cmd(text: str, gold_file: str | None, aligner: str, encoder: str | None, layer: int | None,
+                           align_method: str | None, mode: str | None, limit: int | None, as_json: bool) -> None:
+    """Score an aligner against gold word alignments: AER, precision, recall, F1."""
+    from .evaluation import evaluate_alignment
+
+    options: dict[str, Any] = {k: v for k, v in (("model", encoder), ("layer", layer), ("method", align_method),
+                                                 ("mode", mode)) if v is not None}
+    scores = evaluate_alignment(text, gold_file, aligner=aligner, aligner_options=options, limit=limit)
+    _print_scores(scores, as_json, ("aer", "precision", "recall", "f1", "pairs"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,9 +75,13 @@ def _unique_spans(ex: Example) -> list[tuple[int, int, str]]:
     return [(s, e, label) for (s, e), label in seen.items()]
 
 
-def to_input(ex: Example, template: str | None = None) -> ProjectionInput:
-    """The method input of an example: its text and unique spans (plus the template, if given)."""
-    return ProjectionInput(ex.text, tuple(Span(s, e, label) for s, e, label in _unique_spans(ex)), template)
+def to_input(ex: Example, template: str | Example | None = None) -> ProjectionInput:
+    """The method input of an example: its text, tokens and unique spans, plus the template if given
+    (a text, or an example whose text and tokens are used)."""
+    spans = tuple(Span(s, e, label) for s, e, label in _unique_spans(ex))
+    if isinstance(template, Example):
+        return ProjectionInput(ex.text, spans, template.text, ex.tokens, template.tokens)
+    return ProjectionInput(ex.text, spans, template, ex.tokens)
 
 
 def from_output(ex: Example, out: ProjectionOutput, tgt_lang: str) -> ProjectedExample:
@@ -130,15 +134,15 @@ def from_output(ex: Example, out: ProjectionOutput, tgt_lang: str) -> ProjectedE
 
 
 def project_examples(examples: Iterable[Example], method: ProjectionMethod, src_lang: str, tgt_lang: str, *,
-                     templates: Iterable[str] | None = None, batch_size: int = 64) -> Iterator[ProjectedExample]:
+                     templates: Iterable[str | Example] | None = None, batch_size: int = 64) -> Iterator[ProjectedExample]:
     """Project examples in batches, streaming results in input order.
 
     Args:
         examples: source examples.
         method: a projection method (see :mod:`projector.methods`).
         src_lang, tgt_lang: language codes.
-        templates: given target texts, one per example (template mode: translate-test, or evaluation on
-            human parallel text); the method must support it.
+        templates: given target texts (or target examples, whose tokens are then used), one per example
+            (template mode: translate-test, or evaluation on human parallel text); the method must support it.
         batch_size: examples per call of the method (the method batches its model calls itself).
     """
     if templates is not None and not method.supports_template:
@@ -156,7 +160,7 @@ def project_examples(examples: Iterable[Example], method: ProjectionMethod, src_
 
                 raise InputError("more target texts than examples")
             return
-        tpls: list[str | None] = [None] * len(batch)
+        tpls: list[str | Example | None] = [None] * len(batch)
         if tpl_iter is not None:
             tpls = list(islice(tpl_iter, len(batch)))
             if len(tpls) != len(batch):

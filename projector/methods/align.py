@@ -137,8 +137,9 @@ class AlignMethod:
                        src_lang: str, tgt_lang: str) -> None:
         from alignment.heuristics import project_spans
 
-        src_tok = [tokenize(inputs[k].text, src_lang) for k in batch]
-        tgt_tok = [tokenize(targets[k] or "", tgt_lang) for k in batch]
+        src_tok = [list(inputs[k].tokens) or tokenize(inputs[k].text, src_lang) for k in batch]
+        tgt_tok = [list(inputs[k].template_tokens) if inputs[k].template is not None and inputs[k].template_tokens
+                   else tokenize(targets[k] or "", tgt_lang) for k in batch]
         links = self._aligner(src_lang, tgt_lang).align([[t.text for t in s] for s in src_tok],
                                                           [[t.text for t in t_] for t_ in tgt_tok])
         for pos, k in enumerate(batch):

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..data import Span, SpanStatus
+from ..data import Span, SpanStatus, Token
 
 __all__ = ["SpanProjection", "ProjectionInput", "ProjectionOutput", "ProjectionMethod", "failed_output"]
 
@@ -56,11 +56,17 @@ class SpanProjection:
 
 @dataclass(frozen=True)
 class ProjectionInput:
-    """One source text, its unique spans to project, and optionally the given target text."""
+    """One source text, its unique spans to project, and optionally the given target text.
+
+    ``tokens`` / ``template_tokens`` are the word tokens of the source / template when the data provides
+    them (methods that work on words use them instead of tokenizing again); empty otherwise.
+    """
 
     text: str
     spans: tuple[Span, ...]
     template: str | None = None
+    tokens: tuple[Token, ...] = ()
+    template_tokens: tuple[Token, ...] = ()
 
 
 @dataclass(frozen=True)
