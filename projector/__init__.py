@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from .data import Argument, Event, Example, Span, Token
 from .errors import ProjectorError
-from .formats import read, write
+from .formats import Corpus, read, write
+from .pipeline import translate_train
+from .translate_test import translate_test
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Argument",
+    "Corpus",
     "Event",
     "Example",
     "ProjectorError",
@@ -22,5 +25,7 @@ __all__ = [
     "Token",
     "__version__",
     "read",
+    "translate_test",
+    "translate_train",
     "write",
 ]
