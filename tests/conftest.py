@@ -85,3 +85,12 @@ def projector_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PROJECTOR_CACHE", str(root))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random NLLB-style model (both directions between its languages)."""
+    pytest.importorskip("torch")
+    from tests.mt.tiny_models import build_nllb
+
+    return build_nllb(tmp_path_factory.mktemp("nllb") / "nllb-200-tiny")

@@ -145,3 +145,32 @@ def test_killed_run_resumes_to_the_same_output(tmp_path: Path, tiny_marian: Path
     other = subprocess.run(args(killed)[:-1] + ["--on-failure", "drop", "--no-cache"], env=env, capture_output=True,
                            text=True, timeout=600)
     assert other.returncode == 1 and "another configuration" in other.stderr
+
+
+def test_events_survive_translate_train(tmp_path: Path, tiny_marian: Path, tiny_encoder: Path,
+                                        projector_cache: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    from .test_formats import WIKIEVENTS
+
+    src = tmp_path / "dev.jsonl"
+    src.write_text(json.dumps(WIKIEVENTS) + "\n")
+    result = translate_train(src, tgt_langs="pt", method="align", model=str(tiny_marian), output=tmp_path / "out",
+                             method_options=_align_options(tiny_encoder))
+    rep = result.report.languages["pt"]
+    assert rep.examples_in == 1
+    assert sum(rep.triggers.values()) == 1 and sum(rep.arguments.values()) == 2
+    target = next(iter(result.corpora["pt"].splits.values()))
+    out = list(target)
+    assert len(out) == rep.examples_out
+    for ex in out:
+        for ev in ex.events:  # types, roles and trigger links survive; arguments point at entities
+            assert ev.type == "Conflict.Attack"
+            assert {a.role for a in ev.arguments} <= {"Attacker", "Place"}
+            for a in ev.arguments:
+                assert a.entity is None or (ex.spans[a.entity].start, ex.spans[a.entity].end) == (a.span.start, a.span.end)
+    dd = datasets.load_dataset(str(tmp_path / "out" / "pt"))
+    split = next(iter(dd))
+    assert {"tokens", "entity_mentions", "event_mentions"} <= set(dd[split].column_names)
+    # the event layout round-trips through the reader
+    again = read(tmp_path / "out" / "pt")
+    assert list(next(iter(again.splits.values()))) == out

@@ -178,7 +178,14 @@ def _read_events(dd: dict[str, Any], source: str, lang: str | None, features: An
                 raise FormatError(f"bad event record: {exc}", path=where) from None
             out.append(ex)
         splits[split_name] = out
-    return Corpus(splits, CorpusInfo(format=name, source=source, features=features.to_dict()), Counter())
+    info = CorpusInfo(format=name, source=source, features=features.to_dict(), options={"layout": "events"})
+    return Corpus(splits, info, Counter())
+
+
+def is_event_corpus(corpus: Corpus) -> bool:
+    """Whether the corpus has the event layout: read from an event format, or holding events."""
+    return (corpus.info.format in ("wikievents", "ace", "rams") or corpus.info.options.get("layout") == "events"
+            or any(ex.events for ex in corpus.examples()))
 
 
 def label_names_for(corpus: Corpus, scheme: str) -> list[str]:
@@ -211,7 +218,7 @@ def to_datasetdict(corpus: Corpus, *, cache_dir: str | Path, scheme: str | None 
         # a fresh fingerprint: no hashing of the (possibly large) closure, no stale cache hit
         return datasets.Dataset.from_generator(rows, features=features, cache_dir=cache, fingerprint=uuid.uuid4().hex)
 
-    if any(ex.events for ex in corpus.examples()):
+    if is_event_corpus(corpus):
         return datasets.DatasetDict({s: build(lambda exs=exs: (_event_row(ex, stats) for ex in exs))
                                      for s, exs in corpus.splits.items()})
     scheme = scheme or corpus.info.scheme or "iob2"
