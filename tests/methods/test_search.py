@@ -1,0 +1,119 @@
+"""Codec's placement search: exact best-first search == brute-force enumeration (tiny random models
+of several families), and the pieces/offsets/boundaries it relies on."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from projector.data import Span
+from projector.methods._search import (
+    SearchStats,
+    SearchTask,
+    allowed_boundaries,
+    brute_force,
+    marked_target,
+    piece_offsets,
+    pruned_positions,
+    search_placements,
+)
+from projector.methods.codec import CodecMethod, mark_source
+from tests.mt.tiny_models import WORDS_EN, WORDS_PT
+
+
+def test_piece_offsets_follow_sentencepiece_pieces() -> None:
+    text = "O gato, em Lisboa."
+    pieces = ["▁O", "▁ga", "to", ",", "▁em", "▁", "Lis", "boa", "."]
+    offs = piece_offsets(text, pieces)
+    assert [text[s:e] for s, e in offs] == ["O", "ga", "to", ",", "em", "", "Lis", "boa", "."]
+    allowed = allowed_boundaries(text, offs)
+    # never inside a word; before/after punctuation and at spaces yes
+    assert allowed == [True, True, False, True, True, True, True, False, True, True]
+    assert all(allowed_boundaries(text, offs, words=False))
+
+
+def test_piece_offsets_survive_normalization_and_unknown_pieces() -> None:
+    text = "ﬁm de «Lisboa»"
+    offs = piece_offsets(text, ["▁fi", "m", "▁de", "▁<unk>", "Lisboa", "<unk>"])
+    assert offs[0] == (0, 1) and offs[2] == (3, 5) and text[offs[4][0]:offs[4][1]] == "Lisboa"
+    assert all(0 <= s <= e <= len(text) for s, e in offs)
+
+
+def test_marked_target_and_pruned_positions() -> None:
+    assert marked_target(["a", "b", "c"], ["["], ["]"], 1, 3) == ["a", "[", "b", "c", "]"]
+    assert marked_target(["a", "b"], ["▁", "["], ["]"], 0) == ["▁", "[", "a", "b"]
+    clean = [-1.0] * 14
+    marked = [-1.0] * 14
+    marked[6] = -2.0   # strong change
+    marked[3] = -1.2   # weak change, within 5 of the strong one
+    marked[12] = -1.2  # weak change, too far (6 + 5 < 12)
+    assert pruned_positions(clean, marked) == {3, 6}
+    assert len(pruned_positions(clean, clean)) == 3  # nothing changes: the 3 largest changes
+
+
+# -- exact search == brute force -------------------------------------------------------------------
+
+FAMILIES = ["marian", "nllb", "m2m100"]
+
+
+def _task(tr: Any, src_words: list[str], span: tuple[int, int], tgt_words: list[str], top_n: int,
+          words: bool) -> SearchTask:
+    text = " ".join(src_words) + "."
+    a, b = span
+    start = len(" ".join(src_words[:a])) + (1 if a else 0)
+    end = len(" ".join(src_words[:b]))
+    tpl = " ".join(tgt_words) + "."
+    pieces = tr.tokenize([tpl], "pt")[0]
+    allowed = allowed_boundaries(tpl, piece_offsets(tpl, pieces), words=words)
+    src = tr.tokenize([mark_source(text, Span(start, end, "X"))], "en", side="source")[0]
+    m = len(pieces)
+    return SearchTask(src, pieces, [i for i in range(m) if allowed[i]],
+                      [j for j in range(1, m + 1) if allowed[j]], top_n)
+
+
+@st.composite
+def _problem(draw: st.DrawFn) -> tuple[list[str], tuple[int, int], list[str], int, bool]:
+    src = draw(st.lists(st.sampled_from(WORDS_EN), min_size=2, max_size=9))
+    a = draw(st.integers(0, len(src) - 1))
+    b = draw(st.integers(a + 1, min(len(src), a + 3)))
+    tgt = draw(st.lists(st.sampled_from([*WORDS_PT, ","]), min_size=2, max_size=11))
+    return src, (a, b), tgt, draw(st.sampled_from([1, 3])), draw(st.booleans())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fam", FAMILIES)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problems=st.lists(_problem(), min_size=1, max_size=4))
+def test_exact_search_equals_brute_force(fam: str, ct2_translators: dict[str, Any], problems: list[Any]) -> None:
+    tr = ct2_translators[fam]
+    o, c, _ = CodecMethod(translator=tr)._marker_pieces("pt")
+    tasks = [_task(tr, *p) for p in problems]
+
+    def score(s: list[list[str]], t: list[list[str]]) -> list[Any]:
+        return tr.score(s, t, "en", "pt")
+
+    ex_stats, bf_stats = SearchStats(), SearchStats()
+    exact = search_placements(score, copy.deepcopy(tasks), o, c, batch_candidates=8, stats=ex_stats)
+    brute = brute_force(score, tasks, o, c, stats=bf_stats)
+    for x, y in zip(exact, brute, strict=True):
+        assert [p.score for p in x] == pytest.approx([p.score for p in y], abs=1e-4)
+        assert [(p.open, p.close) for p in x] == [(p.open, p.close) for p in y] or \
+            len({round(p.score, 4) for p in y}) < len(y)  # only equal scores may come in another order
+    # every exact score is a real teacher-forced score of its placement
+    t0, p0 = tasks[0], exact[0][0]
+    direct = tr.score([t0.source], [marked_target(t0.template, o, c, p0.open, p0.close)], "en", "pt")[0]
+    assert direct.total == pytest.approx(p0.score, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_marker_pieces_come_from_the_vocabulary_or_the_tokenizer(ct2_translators: dict[str, Any]) -> None:
+    o, c, origin = CodecMethod(translator=ct2_translators["nllb"])._marker_pieces("pt")
+    assert (o, c, origin) == (("▁[",), ("▁]",), "vocabulary")
+    # the tiny Marian target vocabulary has "[" but no "▁[": the tokenizer's pieces for it are used
+    o, c, origin = CodecMethod(translator=ct2_translators["marian"])._marker_pieces("pt")
+    assert o == tuple(ct2_translators["marian"].tokenize(["["], "pt")[0]) and len(o) == 2
+    assert origin == "tokenizer"
