@@ -4,7 +4,8 @@
   tags into token chunks, :func:`chunks_to_tags` encodes them back.
 * tokens <-> text: :func:`detokenize` joins word tokens into natural text for MT (language-aware, with
   sacremoses; no space before punctuation) and returns each token's offsets; :func:`tokenize` splits text
-  into word tokens with offsets (spaCy's rule-based tokenizer for the language).
+  into word tokens with offsets (spaCy's rules for the language, Stanza when installed with its model,
+  documented fallbacks otherwise: see :func:`word_tokenizer`).
 * char spans -> tokens: :func:`snap_span` with an explicit :class:`Snap` policy.
 
 Repair rules for invalid tag sequences (applied and counted, never an exception):
@@ -361,22 +362,72 @@ def _rebuild(tokens: Sequence[Token]) -> str:
     return "".join(parts)
 
 
-@lru_cache(maxsize=16)
-def _spacy_tokenizer(lang: str) -> Any:
+_CHAR_SCRIPT_LANGS = {"ja", "th", "lo", "km", "my", "bo", "zh", "yue", "wuu"}
+
+
+def _stanza_tokenizer(lang: str) -> Any | None:
+    """A Stanza tokenizer for ``lang`` when Stanza and its downloaded model are present (no download)."""
+    try:
+        import stanza
+        from stanza.resources.common import DEFAULT_MODEL_DIR
+    except ImportError:
+        return None
+    from pathlib import Path
+
+    if not (Path(DEFAULT_MODEL_DIR) / lang / "tokenize").is_dir():
+        return None
+    pipe = stanza.Pipeline(lang, processors="tokenize", download_method=None, verbose=False)
+    return lambda text: [Token(t.text, t.start_char, t.end_char) for s in pipe(text).sentences for t in s.tokens]
+
+
+def _char_tokens(text: str) -> list[Token]:
+    """One token per character for scripts written without spaces (runs of Latin letters/digits kept)."""
+    return [Token(m.group(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+|\S", text)]
+
+
+@lru_cache(maxsize=32)
+def word_tokenizer(lang: str | None, backend: str = "auto") -> Any:
+    """The word tokenizer for ``lang``: a function ``text -> list[Token]``.
+
+    ``auto`` takes, in order: spaCy's rules for the language; Stanza, when it is installed with a
+    downloaded model for the language; one token per character for scripts written without spaces
+    (Japanese, Thai, Lao, Khmer, Burmese, Tibetan) when neither can segment them; spaCy's
+    multi-language rules (split on spaces and punctuation) for every other language.
+    ``spacy`` and ``stanza`` force a backend.
+    """
     import spacy
 
+    base = (lang or "xx").replace("_", "-").split("-")[0].lower()
+    if backend not in ("auto", "spacy", "stanza"):
+        raise UnknownNameError("tokenizer backend", backend, ("auto", "spacy", "stanza"))
+    if backend == "stanza":
+        from ._optional import require
+
+        require("stanza", extra="stanza", purpose="Stanza tokenization")
+        tok = _stanza_tokenizer(base)
+        if tok is None:
+            from .errors import ModelError
+
+            raise ModelError(f"no downloaded Stanza tokenizer for {base!r}: run stanza.download({base!r})")
+        return tok
     try:
-        return spacy.blank(lang).tokenizer
-    except Exception:  # spaCy has no rules for this language: its multi-language rules
-        return spacy.blank("xx").tokenizer
+        nlp = spacy.blank(base)
+    except Exception:  # spaCy has no rules for this language (or they need another package)
+        if backend == "auto":
+            stanza_tok = _stanza_tokenizer(base)
+            if stanza_tok is not None:
+                return stanza_tok
+            if base in _CHAR_SCRIPT_LANGS:
+                return _char_tokens
+        nlp = spacy.blank("xx")
+    rules = nlp.tokenizer
+    return lambda text: [Token(t.text, t.idx, t.idx + len(t.text)) for t in rules(text)
+                         if not t.is_space and t.text.strip()]
 
 
-def tokenize(text: str, lang: str | None = None) -> list[Token]:
-    """Split ``text`` into word tokens with offsets using spaCy's rule-based tokenizer for ``lang``.
+def tokenize(text: str, lang: str | None = None, backend: str = "auto") -> list[Token]:
+    """Split ``text`` into word tokens with offsets (see :func:`word_tokenizer` for the choice of rules).
 
-    Languages spaCy has no rules for use its multi-language (``xx``) rules, which split on whitespace
-    and punctuation; whitespace is never part of a token.
+    Whitespace is never part of a token.
     """
-    base = (lang or "xx").split("-")[0].split("_")[0].lower()
-    doc = _spacy_tokenizer(base)(text)
-    return [Token(t.text, t.idx, t.idx + len(t.text)) for t in doc if not t.is_space and t.text.strip()]
+    return list(word_tokenizer(lang, backend)(text))

@@ -161,6 +161,32 @@ def test_detokenize_rejects_empty_token() -> None:
         detokenize(["a", ""], "en")
 
 
+TOKENIZE_CASES = [
+    ("pt", "Olá, mundo.", ["Olá", ",", "mundo", "."]),
+    ("sw", "Habari ya leo, rafiki?", ["Habari", "ya", "leo", ",", "rafiki", "?"]),  # no spaCy rules: xx rules
+    ("ja", "東京へ行く。", ["東", "京", "へ", "行", "く", "。"]),  # no spaces, no segmenter: characters
+    ("th", "ABC 12", ["ABC", "12"]),
+    (None, "a  b", ["a", "b"]),
+]
+
+
+@pytest.mark.parametrize("lang,text,words", TOKENIZE_CASES)
+def test_tokenize_fallbacks(lang: str | None, text: str, words: list[str]) -> None:
+    tokens = tokenize(text, lang)
+    assert [t.text for t in tokens] == words
+    assert all(text[t.start:t.end] == t.text for t in tokens)
+
+
+def test_tokenizer_backend_errors() -> None:
+    from projector.convert import word_tokenizer
+    from projector.errors import MissingDependencyError, ModelError
+
+    with pytest.raises(UnknownNameError, match="tokenizer backend"):
+        word_tokenizer("en", "nltk")
+    with pytest.raises((MissingDependencyError, ModelError), match="stanza"):
+        word_tokenizer("sw", "stanza")
+
+
 def test_tokenize_offsets() -> None:
     text = "Dr. Smith visited São Paulo, Brazil."
     tokens = tokenize(text, "en")
