@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,12 +112,15 @@ def translate_test(
     if not originals:
         raise ConfigError(f"{corpus.info.source}: the dataset has no examples")
     mt = translator
+    translate_seconds = 0.0
     if predictions is not None:
         pivot = _read_predictions(predictions, originals, pivot_lang)
         statuses: Counter[str] = Counter({"from predictions file": len(pivot)})
     else:
         mt = mt if mt is not None else load_mt(model, tgt_lang, pivot_lang, cache=cache)
+        start = time.perf_counter()
         pivot, statuses = _pivot_examples(corpus, mt, tgt_lang, pivot_lang)
+        translate_seconds = time.perf_counter() - start
         if export is not None:
             exported = [p.replace(tokens=tuple(tokenize(p.text, pivot_lang))) for p in pivot]
             write(Corpus({"test": exported}, CorpusInfo(format="jsonl", source=corpus.info.source)), export)
@@ -138,11 +142,14 @@ def translate_test(
             dropped_labels.update(s.label for s in p.spans if s.label not in gold_labels)
             pivot[k] = p.replace(spans=keep)
     lang_report = LanguageReport(tgt_lang)
+    lang_report.translation_seconds = translate_seconds
     predicted: list[Example] = []
+    start = time.perf_counter()
     for orig, result in zip(originals, project_examples(pivot, meth, pivot_lang, tgt_lang,
                                                         templates=[o.text for o in originals])):
         lang_report.add(result, split="test", kept=True)
         predicted.append(orig.replace(spans=result.target.spans, events=(), span_meta=()))
+    lang_report.projection_seconds = time.perf_counter() - start
     lang_report.translation_status.update(statuses)
     if dropped_labels:
         lang_report.output_losses.update({f"predicted label not in dataset: {k}": v for k, v in dropped_labels.items()})
