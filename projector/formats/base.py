@@ -113,6 +113,23 @@ def read_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]
             yield number, line.rstrip("\r\n")
 
 
+def json_lines(lines: Iterable[tuple[int, str]], path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line_number, object)`` of JSON-lines input; blank lines are skipped, anything but an object
+    is a :class:`FormatError` naming the line."""
+    import json
+
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise FormatError(f"invalid JSON: {exc}", path=path, line=number) from None
+        if not isinstance(obj, dict):
+            raise FormatError(f"expected a JSON object, found {type(obj).__name__}", path=path, line=number)
+        yield number, obj
+
+
 def head_of(path: Path, size: int = 8192, max_line: int = 8 << 20) -> str:
     """The first ``size`` bytes of a file, extended to the end of the first line (up to ``max_line``
     bytes: a JSON-lines document can be long), decoded leniently, for format sniffing."""

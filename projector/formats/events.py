@@ -26,7 +26,7 @@ from typing import Any
 from ..convert import Snap, detokenize, snap_span, tokenize
 from ..data import Argument, Event, Example, Span, Token
 from ..errors import FormatError
-from .base import Corpus, CorpusInfo, atomic_file, only_split, read_lines, split_from_filename
+from .base import Corpus, CorpusInfo, atomic_file, json_lines, only_split, read_lines, split_from_filename
 
 extensions_wikievents = ("jsonl",)
 extensions_ace = ("json", "jsonl")
@@ -49,16 +49,7 @@ def _records(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise FormatError(f"item {i} of the JSON array is not an object", path=path)
             yield 1, rec
         return
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as exc:
-            raise FormatError(f"invalid JSON: {exc}", path=path, line=number) from None
-        if not isinstance(rec, dict):
-            raise FormatError("expected a JSON object per line", path=path, line=number)
-        yield number, rec
+    yield from json_lines(lines, path)
 
 
 def _build_text(sentences: Sequence[Sequence[str]], lang: str | None) -> tuple[str, list[Token], list[tuple[int, int]]]:

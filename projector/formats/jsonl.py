@@ -25,7 +25,7 @@ from typing import Any
 from ..convert import detect_scheme, detokenize, tags_to_spans, token_offsets_in
 from ..data import Argument, Event, Example, Span, Token
 from ..errors import FormatError
-from .base import Corpus, CorpusInfo, atomic_file, only_split, read_lines, split_from_filename
+from .base import Corpus, CorpusInfo, atomic_file, json_lines, only_split, read_lines, split_from_filename
 
 name = "jsonl"
 extensions = ("jsonl", "ndjson")
@@ -136,15 +136,7 @@ def read(path: Path, *, split: str | None = None, encoding: str = "utf-8", schem
     splits: dict[str, list[Example]] = {}
     stats: Counter[str] = Counter()
     default_split = split or split_from_filename(path)
-    for number, line in read_lines(path, encoding):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise FormatError(f"invalid JSON: {exc}", path=path, line=number) from None
-        if not isinstance(obj, dict):
-            raise FormatError(f"expected a JSON object, found {type(obj).__name__}", path=path, line=number)
+    for number, obj in json_lines(read_lines(path, encoding), path):
         try:
             ex, repairs = example_from_dict(obj, index=number, scheme=scheme)
         except (ValueError, KeyError, TypeError) as exc:
