@@ -42,6 +42,37 @@ def test_score_equals_transformers(fam: str, ct2_translators: dict[str, Any], hf
         assert x.total == pytest.approx(sum(x.logprobs) + x.eos_logprob)
 
 
+HF_LANGS = {"nllb": ("eng_Latn", "por_Latn"), "m2m100": ("en", "pt"), "mbart50": ("en_XX", "pt_XX")}
+
+
+@pytest.mark.parametrize("fam", FAMILIES)
+def test_score_equals_plain_transformers(fam: str, hf_models: dict[str, Path], ct2_translators: dict[str, Any]) -> None:
+    """Independent of projector's token layout: the Hugging Face tokenizer builds the inputs and labels
+    its own way (src_lang/tgt_lang, ``<2pt>`` typed in the text), the model is called directly."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(hf_models[fam])
+    model = AutoModelForSeq2SeqLM.from_pretrained(hf_models[fam]).eval()
+    text, target = SOURCES[1], TARGETS[1]
+    if fam in HF_LANGS:
+        tok.src_lang, tok.tgt_lang = HF_LANGS[fam]
+    source_text = f"<2pt> {text}" if fam == "madlad" else text
+    enc = tok(source_text, text_target=target, return_tensors="pt")
+    labels = enc["labels"][0]
+    start = model.config.decoder_start_token_id
+    with torch.no_grad():
+        logits = model(input_ids=enc["input_ids"], decoder_input_ids=torch.tensor([[start, *labels[:-1].tolist()]])).logits[0]
+    if fam == "marian":  # <pad> only starts the decoder: never a prediction
+        logits[:, model.config.pad_token_id] = float("-inf")
+    ref = logits.log_softmax(-1).gather(-1, labels[:, None])[:, 0].tolist()
+    skip = 1 if fam in HF_LANGS else 0  # the forced target-language token
+    got = ct2_translators[fam].score([text], [target], "en", "pt")[0]
+    assert list(got.tokens) == tok.convert_ids_to_tokens(labels[skip:-1].tolist())
+    assert got.logprobs == pytest.approx(ref[skip:-1], abs=TOL)
+    assert got.eos_logprob == pytest.approx(ref[-1], abs=TOL)
+
+
 @pytest.mark.parametrize("fam", FAMILIES)
 def test_greedy_translate_equals_transformers(fam: str, ct2_translators: dict[str, Any],
                                               hf_translators: dict[str, Any]) -> None:
