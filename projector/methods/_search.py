@@ -27,10 +27,11 @@ import heapq
 import math
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Placement", "SearchTask", "SearchStats", "piece_offsets", "allowed_boundaries", "marked_target",
+__all__ = ["Placement", "SearchTask", "SearchStats", "piece_offsets", "allowed_boundaries", "token_boundaries",
+           "marked_target",
            "search_placements", "brute_force", "pruned_positions", "BOUND_SLACK"]
 
 #: nats added to prefix bounds (CTranslate2 results may differ by ~1e-5 between batch shapes)
@@ -147,6 +148,24 @@ def allowed_boundaries(text: str, offsets: Sequence[tuple[int, int]], *, words: 
     return allowed
 
 
+def token_boundaries(offsets: Sequence[tuple[int, int]], tokens: Sequence[tuple[int, int]]) -> list[bool]:
+    """Which piece boundaries coincide with a boundary of the given word tokens ``(start, end)`` (the
+    data's own tokenization of the target, e.g. a human-translated CoNLL sentence): the boundary
+    before piece ``k`` is allowed when piece ``k`` starts a token or the previous piece ends one."""
+    starts = {s for s, _ in tokens}
+    ends = {e for _, e in tokens}
+    m = len(offsets)
+    allowed = [True] * (m + 1)
+    prev_end: int | None = None
+    for k in range(m):
+        start, end = offsets[k]
+        if k > 0:
+            allowed[k] = start in starts or (prev_end is not None and prev_end in ends)
+        if end > start:
+            prev_end = end
+    return allowed
+
+
 def span_chars(offsets: Sequence[tuple[int, int]], i: int, j: int) -> tuple[int, int] | None:
     """Character range of pieces ``i..j-1`` (None when they are all empty)."""
     inner = [o for o in offsets[i:j] if o[1] > o[0]]
@@ -239,7 +258,7 @@ class _Search:
     def feed(self, kind: int, i: int, j: int, res: Any) -> None:
         """Take the scores of one requested node."""
         if not _ok(res):
-            self.errors.append(getattr(res, "reason", None) or getattr(res, "status", "failed"))
+            self.errors.append(str(getattr(res, "reason", None) or getattr(res, "status", "failed")))
             if kind == -1:
                 self.need_prefix = False
             return
@@ -338,13 +357,14 @@ class PruneRule:
     weak: float = 0.1
     window: int = 5
     fallback: int = 3
-    extra: dict[str, Any] = field(default_factory=dict)
+    cap: int | None = 12
 
 
 def pruned_positions(clean: Sequence[float], marked: Sequence[float], rule: PruneRule | None = None) -> set[int]:
     """Template pieces where marking the source changes the NLL by >= ``strong``, plus pieces within
     ``window`` of one of them changing by >= ``weak``; when none changes by ``strong``, the
-    ``fallback`` pieces with the largest change (Codec would search everything)."""
+    ``fallback`` pieces with the largest change (Codec would search everything); at most ``cap``
+    pieces, those with the largest change (a guard for models whose every token reacts to markers)."""
     rule = rule or PruneRule()
     diff = [abs(a - b) for a, b in zip(clean, marked)]
     strong = [k for k, d in enumerate(diff) if d >= rule.strong]
@@ -355,4 +375,6 @@ def pruned_positions(clean: Sequence[float], marked: Sequence[float], rule: Prun
         for k in range(max(0, q - rule.window), min(len(diff), q + rule.window + 1)):
             if diff[k] >= rule.weak:
                 keep.add(k)
+    if rule.cap is not None and len(keep) > rule.cap:
+        keep = set(sorted(keep, key=lambda k: (-diff[k], k))[: rule.cap])
     return keep

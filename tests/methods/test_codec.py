@@ -55,7 +55,8 @@ def test_overlapping_projections_of_disjoint_spans_are_resolved_by_confidence() 
 @pytest.mark.parametrize("fam", ["nllb", "marian"])
 @pytest.mark.parametrize("search", ["exact", "pruned"])
 def test_template_mode_projects_onto_the_given_text(fam: str, search: str, ct2_translators: dict[str, Any]) -> None:
-    method = CodecMethod(translator=ct2_translators[fam], search=search, top_n=3)
+    # lex_keep=0: every candidate is viable (a random model's never resemble the source span)
+    method = CodecMethod(translator=ct2_translators[fam], search=search, top_n=3, lex_keep=0.0, reverse=False)
     assert isinstance(method, ProjectionMethod) and method.supports_template
     out = method.project([ProjectionInput(SRC, SPANS, TPL), ProjectionInput("Red", (), "Vermelho")], "en", "pt")
     assert len(out) == 2 and out[1].text == "Vermelho" and out[1].spans == ()
@@ -71,6 +72,7 @@ def test_template_mode_projects_onto_the_given_text(fam: str, search: str, ct2_t
             assert p.score is not None and p.score < 0
         else:
             assert p.reason
+    assert sum(p.ok for p in res.spans) >= 2  # at most one loses an overlap
     stats = method.last_stats
     assert stats["spans"] == 3 and stats["tokens"] > 0
     # markers only at word boundaries: projected spans are whole words of the template
@@ -117,3 +119,21 @@ def test_separate_scorer_and_too_long_inputs(ct2_translators: dict[str, Any]) ->
     assert failed.status == SpanStatus.FAILED and "limit" in (failed.reason or "")
     with pytest.raises(ConfigError):
         CodecMethod(translator=ct2_translators["nllb"], search="greedy")
+
+
+@pytest.mark.slow
+def test_given_target_tokens_bound_the_projected_spans(ct2_translators: dict[str, Any]) -> None:
+    from projector.data import Token
+
+    tpl = "João mora em Lisboa-Norte, com o cão grande."
+    words = [("João", 0), ("mora", 5), ("em", 10), ("Lisboa", 13), ("-", 19), ("Norte", 20), (",", 25),
+             ("com", 27), ("o", 31), ("cão", 33), ("grande", 37), (".", 43)]
+    toks = tuple(Token(w, s, s + len(w)) for w, s in words)
+    # a random model's candidates are never "viable": accept every candidate to see where they fall
+    method = CodecMethod(translator=ct2_translators["nllb"], top_n=3, reverse=False, lex_keep=0.0)
+    out = method.project([ProjectionInput(SRC, SPANS, tpl, template_tokens=toks)], "en", "pt")[0]
+    starts, ends = {t.start for t in toks}, {t.end for t in toks}
+    assert any(p.ok for p in out.spans)
+    for p in out.spans:
+        if p.target is not None:
+            assert p.target.start in starts and p.target.end in ends

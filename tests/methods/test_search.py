@@ -117,3 +117,13 @@ def test_marker_pieces_come_from_the_vocabulary_or_the_tokenizer(ct2_translators
     o, c, origin = CodecMethod(translator=ct2_translators["marian"])._marker_pieces("pt")
     assert o == tuple(ct2_translators["marian"].tokenize(["["], "pt")[0]) and len(o) == 2
     assert origin == "tokenizer"
+
+
+def test_token_boundaries_follow_the_datas_tokens() -> None:
+    from projector.methods._search import token_boundaries
+
+    text = "O gato, em Lisboa."
+    offs = piece_offsets(text, ["▁O", "▁ga", "to", ",", "▁em", "▁", "Lis", "boa", "."])
+    # the data tokenized "gato," as one token and split "Lis|boa"
+    allowed = token_boundaries(offs, [(0, 1), (2, 7), (8, 10), (11, 14), (14, 17), (17, 18)])
+    assert allowed == [True, True, False, False, True, True, True, True, True, True]

@@ -1,0 +1,241 @@
+"""Codec's marker search: exact vs pruned vs brute force vs plain translation, on CPU.
+
+Builds a random-weight Marian model of Opus-MT size (d_model 512, 6+6 layers, 8 heads, FFN 2048;
+vocabulary from the small sentencepiece models of :mod:`tests.mt.tiny_models`), converts it to
+CTranslate2 int8, generates English sentences of 10-60 source pieces with 1-4 labeled spans, and
+measures on the same sentences:
+
+* plain translation (beam 4): seconds per sentence;
+* codec ``pruned`` (and ``exact`` with ``--full``): the plain translation above as template, plus ``project``
+  on it (span translations, search, re-ranking): seconds per sentence, scored target tokens per span;
+* brute force (every allowed placement scored) on the same templates and tasks: tokens per span,
+  seconds per sentence; and whether the exact top-n equals the brute-force top-n for every span.
+
+    python benchmarks/codec_search.py [--sentences 24] [--seed 0] [--threads 1] [--work DIR] [--trained STEPS]
+
+With random weights every template token is about equally unlikely under every marked source, so no
+prefix bound can prune anything and exact search costs about what brute force does (plus its opening
+passes): the bounds prune only when the model is informative, as real MT models are (a misplaced
+marker, or a span running past the marked words, costs many nats). ``--trained STEPS`` swaps in a
+small Marian trained STEPS steps on synthetic word-for-word data with copied markers, to approach that
+regime without downloads; it needs thousands of steps (400 on a loaded 2-core CPU were not enough to
+learn the task).
+
+The last line is JSON with ``exact_vs_bruteforce_tokens`` (brute-force tokens / exact tokens),
+``pruned_vs_plain_time`` (pruned codec time / plain translation time) and
+``exact_agrees_with_bruteforce``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def make_sentences(n: int, seed: int) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """Random English sentences of 8-45 words with 1-4 non-overlapping spans of 1-3 words."""
+    from tests.mt.tiny_models import WORDS_EN
+
+    rng = random.Random(seed)
+    labels = ["PER", "LOC", "ORG", "MISC"]
+    out = []
+    for _ in range(n):
+        words = [rng.choice(WORDS_EN) for _ in range(rng.randint(8, 45))]
+        n_spans = rng.randint(1, 4)
+        starts = sorted(rng.sample(range(0, len(words), 4), min(n_spans, len(range(0, len(words), 4)))))
+        offs, pos = [], 0
+        for w in words:
+            offs.append((pos, pos + len(w)))
+            pos += len(w) + 1
+        spans = []
+        for s in starts:
+            e = min(len(words), s + rng.randint(1, 3))
+            spans.append((offs[s][0], offs[e - 1][1], rng.choice(labels)))
+        out.append((" ".join(words) + ".", spans))
+    return out
+
+
+def train_marker_model(out: Path, steps: int, seed: int = 0) -> Path:
+    """A small Marian (d_model 128, 2+2 layers) trained for ``steps`` on synthetic word-for-word
+    en->pt pairs (the tiny vocabulary's dictionary), 70% with one bracketed span copied to the target:
+    a model that, like real MT models, puts ``]`` right after the marked words. Used by ``--trained``
+    to measure the search where prefix bounds are informative (random weights make every token
+    equally unlikely, which no bound can prune)."""
+    import torch
+    from transformers import MarianMTModel, MarianTokenizer
+
+    from tests.mt.tiny_models import WORDS_EN, WORDS_PT, build_marian
+
+    if (out / "trained.ok").is_file():
+        return out
+    build_marian(out, d_model=128, layers=2, heads=4, ffn=512, max_positions=256, seed=seed + 11)
+    tok = MarianTokenizer.from_pretrained(out)
+    model = MarianMTModel.from_pretrained(out)
+    for p in model.parameters():  # the builder's init_std (0.3) suits random tests, not training
+        torch.nn.init.normal_(p, std=0.02) if p.dim() > 1 else None
+    rng = random.Random(seed)
+    lexicon = dict(zip(WORDS_EN, WORDS_PT, strict=True))
+
+    def pair() -> tuple[str, str]:
+        src = [rng.choice(WORDS_EN) for _ in range(rng.randint(3, 30))]
+        tgt = [lexicon[w] for w in src]
+        if rng.random() < 0.7:
+            a = rng.randrange(len(src))
+            b = min(len(src), a + rng.randint(1, 3))
+            src = [*src[:a], "[", *src[a:b], "]", *src[b:]]
+            tgt = [*tgt[:a], "[", *tgt[a:b], "]", *tgt[b:]]
+        return " ".join(src) + " .", " ".join(tgt) + " ."
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - s / steps))
+    model.train()
+    for step in range(steps):
+        srcs, tgts = zip(*(pair() for _ in range(32)), strict=True)
+        batch = tok(list(srcs), text_target=list(tgts), return_tensors="pt", padding=True)
+        batch["labels"][batch["labels"] == tok.pad_token_id] = -100
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        if step % 50 == 0 or step == steps - 1:
+            print(f"train step {step} loss {loss.item():.3f}", file=sys.stderr)
+    model.eval()
+    model.save_pretrained(out)
+    (out / "trained.ok").write_text(str(steps))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sentences", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="CTranslate2 intra_threads")
+    ap.add_argument("--top-n", type=int, default=5)
+    ap.add_argument("--full", action="store_true", help="also time the whole exact codec project() call")
+    ap.add_argument("--work", type=Path, default=None, help="folder for the model (default: a temp dir)")
+    ap.add_argument("--trained", type=int, default=0, metavar="STEPS",
+                    help="use a small Marian trained STEPS steps on synthetic marked data instead of the "
+                         "random Opus-MT-sized one")
+    args = ap.parse_args()
+
+    work = args.work or Path(tempfile.gettempdir()) / "projector-codec-bench"
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PROJECTOR_CACHE", str(work / "cache"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from mt_backends.ct2 import CTranslate2Translator
+    from projector.data import Span
+    from projector.methods._search import SearchStats, brute_force, search_placements
+    from projector.methods.base import ProjectionInput
+    from projector.methods.codec import CodecMethod
+    from tests.mt.tiny_models import build_marian
+
+    if args.trained:
+        hf = train_marker_model(work / f"opus-mt-en-pt-trained-{args.trained}", args.trained, args.seed)
+    else:
+        hf = work / "opus-mt-en-pt-random-512"
+        if not (hf / "config.json").is_file():
+            build_marian(hf, d_model=512, layers=6, heads=8, ffn=2048, max_positions=512, seed=7)
+    mt = CTranslate2Translator(hf, device="cpu", compute_type="int8", intra_threads=args.threads)
+    data = make_sentences(args.sentences, args.seed)
+    inputs = [ProjectionInput(t, tuple(Span(s, e, lab) for s, e, lab in sp)) for t, sp in data]
+    src_len = [len(p) for p in mt.tokenize([t for t, _ in data], "en", side="source")]
+    n_spans = sum(len(i.spans) for i in inputs)
+    # random weights never emit EOS on their own: each sentence is translated to as many pieces as
+    # its source (10-60), so templates have realistic lengths; codec then runs in template mode on
+    # these very translations and its total time is translation + projection.
+    groups: dict[int, list[int]] = {}
+    for k, n_src in enumerate(src_len):
+        groups.setdefault(min(60, max(10, n_src)), []).append(k)
+    mt.translate([inputs[0].text], "en", "pt", max_length=4)  # warm-up
+    templates = [""] * len(inputs)
+    t = time.perf_counter()
+    for n_src, ks in groups.items():
+        if args.trained:  # a trained model ends its translations itself
+            res = mt.translate([inputs[k].text for k in ks], "en", "pt", beam_size=4, max_length=2 * n_src)
+        else:
+            res = mt.translate([inputs[k].text for k in ks], "en", "pt", beam_size=4, max_length=n_src,
+                               min_length=n_src)
+        for k, r in zip(ks, res, strict=True):
+            templates[k] = r.text
+    plain_s = time.perf_counter() - t
+    tpl_len = [len(p) for p in mt.tokenize(templates, "pt")]
+    with_tpl = [ProjectionInput(i.text, i.spans, tp) for i, tp in zip(inputs, templates, strict=True)]
+
+    rows = {}
+    for mode in ("pruned", "exact") if args.full else ("pruned",):
+        method = CodecMethod(translator=mt, search=mode, top_n=args.top_n)
+        t = time.perf_counter()
+        method.project(with_tpl, "en", "pt")
+        rows[mode] = {"seconds": plain_s + time.perf_counter() - t, **method.last_stats}
+        print(f"codec {mode}: {rows[mode]}", file=sys.stderr)
+
+    # brute force vs exact search on the very same tasks (templates = the plain translations)
+    method = CodecMethod(translator=mt, search="exact", top_n=args.top_n)
+    live = [k for k in range(len(inputs)) if templates[k]]
+    _, tasks, _ = method.build_tasks(inputs, templates, live, "en", "pt")
+    o, c, _ = method._marker_pieces("pt")
+
+    def score(s, tg):  # type: ignore[no-untyped-def]
+        return mt.score(s, tg, "en", "pt")
+
+    ex_stats, bf_stats = SearchStats(), SearchStats()
+    t = time.perf_counter()
+    exact = search_placements(score, copy.deepcopy(tasks), o, c, stats=ex_stats)
+    exact_s = time.perf_counter() - t
+    t = time.perf_counter()
+    brute = brute_force(score, tasks, o, c, stats=bf_stats)
+    brute_s = time.perf_counter() - t
+    print(f"exact {ex_stats} {exact_s:.1f}s; brute force {bf_stats} {brute_s:.1f}s", file=sys.stderr)
+    agree, ties = True, 0
+    for x, y in zip(exact, brute, strict=True):
+        if [(p.open, p.close) for p in x] != [(p.open, p.close) for p in y]:
+            if [round(p.score, 3) for p in x] == [round(p.score, 3) for p in y]:
+                ties += 1  # same scores, equal-scored placements in another order
+            else:
+                agree = False
+    n = len(inputs)
+    spans = len(tasks)
+    table = [
+        ("plain translation", None, plain_s / n),
+        ("codec pruned (project)", rows["pruned"]["tokens"] / n_spans, rows["pruned"]["seconds"] / n),
+        ("exact search only", ex_stats.tokens / spans, exact_s / n),
+        ("brute force", bf_stats.tokens / spans, brute_s / n),
+    ]
+    print(f"{n} sentences, {n_spans} spans; source pieces {min(src_len)}-{max(src_len)}, "
+          f"template pieces {min(tpl_len)}-{max(tpl_len)}; model {hf.name} int8, {args.threads} thread(s)")
+    print(f"{'':26s} {'tokens/span':>12s} {'s/sentence':>11s}")
+    if "exact" in rows:
+        table.insert(2, ("codec exact (project)", rows["exact"]["tokens"] / n_spans, rows["exact"]["seconds"] / n))
+    for name, tok, sec in table:
+        print(f"{name:26s} {f'{tok:.0f}' if tok is not None else '-':>12s} {sec:11.4f}")
+    result = {
+        "exact_vs_bruteforce_tokens": round(bf_stats.tokens / max(1, ex_stats.tokens), 2),
+        "pruned_vs_plain_time": round(rows["pruned"]["seconds"] / plain_s, 2),
+        "exact_agrees_with_bruteforce": agree,
+        "equal_score_reorderings": ties,
+        "exact_search_vs_plain_time": round((plain_s + exact_s) / plain_s, 2),
+        "tokens_per_span": {"exact": round(ex_stats.tokens / spans), "pruned": round(rows["pruned"]["tokens"] / n_spans),
+                            "brute_force": round(bf_stats.tokens / spans)},
+        "seconds_per_sentence": {"plain": round(plain_s / n, 4), "pruned_codec": round(rows["pruned"]["seconds"] / n, 4),
+                                 "exact_search": round(exact_s / n, 4), "brute_force": round(brute_s / n, 4)},
+        "sentences": n, "spans": n_spans, "model": hf.name,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

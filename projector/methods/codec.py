@@ -1,0 +1,371 @@
+"""Codec: label projection by constrained decoding (Le et al., ICLR 2024), exact, on any backend with
+``score``.
+
+For each input the *template* T is fixed: the clean translation of the source (translated by
+``translator``), or the given target text (template mode: translate-test, human parallel text). For
+each source span k on its own, the *marked source* S_k has markers around span k only
+(``"... [ span ] ..."``); codec finds the top-n placements of the marker pieces in T (opening before
+template piece i, closing before piece j, i < j) maximizing log P(T with markers | S_k), scored with
+the scorer's teacher-forced ``score``. The result is re-ranked, overlaps are resolved, and every span
+gets a status; the rest of the sentence is kept when a span fails (the original drops the sentence).
+
+Search (``search``):
+
+* ``exact`` — best-first search over prefix bounds (:mod:`projector.methods._search`): log-probs are
+  <= 0, so a scored prefix bounds every completion sharing it. One pass of T under S_k bounds every
+  opening position i; one pass of T with only the opening marker at i gives the exact prefix score
+  of every (i, j); full sequences are scored in order of that bound, many per ``score`` call, and the
+  search stops when the best remaining bound is below the n-th best exact score. The result equals
+  brute-force enumeration of every allowed placement (tested).
+* ``pruned`` — Codec's heuristic: only pieces where marking the source changes the template's per-token
+  NLL by >= 0.5, plus pieces within 5 of them changing by >= 0.1 (the 3 largest changes when none
+  reaches 0.5; at most 12 pieces, the largest changes, when more qualify), may start or end the span;
+  the search among them is exact.
+
+Allowed positions (``boundaries``): ``words`` — markers only at word boundaries of T (whitespace, or
+between a letter/digit and punctuation, found from the sentencepiece pieces' character offsets, for
+every family); ``pieces`` — between any two pieces; ``auto`` — ``pieces`` for languages written without
+spaces (zh, ja, th...), else ``words``. When the given target comes with the data's own word tokens
+(``template_tokens``), ``words``/``auto`` use those token boundaries instead.
+
+Marker pieces come from the scorer's own vocabulary: the tokenizer's segmentation of ``[``/``]`` as a
+word, a single piece ``▁[``/``▁]`` for NLLB, M2M100 and Marian; when a vocabulary has no such piece the
+tokenizer's pieces for the marker are used (``info["marker_pieces"]`` says which).
+
+Re-ranking (Codec's cascade, details in :mod:`projector.methods._rerank`): ``lex`` = max(rapidfuzz
+ratio of the candidate to the standalone translation of the source span, ratio to the source span);
+``rev`` = log P(source span | candidate), target->source, when the scorer can score that direction.
+Viable: ``lex >= 0.5`` or ``rev >= -5`` (without ``rev``: the model's best placement too). Chosen: if
+some viable ``lex >= 0.9``, the best ``rev`` among the highest ``lex``; else the best-scored viable
+placement, unless a viable candidate strictly inside it has a better ``rev``. No viable candidate:
+the span fails ("no viable candidate"), the rest of the sentence is kept.
+
+Overlap rule: targets of spans whose *source* spans are disjoint must be disjoint. Spans are settled in
+decreasing confidence (``lex`` of the chosen candidate, then its log-prob); a span whose choice
+overlaps a settled one takes its next viable candidate in re-ranked order (status ``fuzzy``, "moved by
+an overlap"), or fails when none is left ("overlaps a more confident projection"). Nested or
+overlapping source spans (event triggers and arguments) may nest or overlap in the target.
+
+The scorer may differ from the translator (``scorer_model``), e.g. a strong translator for T and an
+EasyProject marker-fine-tuned NLLB as scorer, whose tokenizer comes from the base NLLB model
+(``scorer_tokenizer``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..data import Span, SpanStatus
+from ..errors import ConfigError, NotSupportedError, UnsupportedLanguageError
+from ._mt import batched_translate, marker_pieces, model_name, resolve_translator, uses_spaces
+from ._rerank import Candidate, lexical_similarity, rerank, resolve_overlaps
+from ._search import (
+    PruneRule,
+    SearchStats,
+    SearchTask,
+    allowed_boundaries,
+    piece_offsets,
+    pruned_positions,
+    search_placements,
+    span_chars,
+    token_boundaries,
+)
+from .base import ProjectionInput, ProjectionOutput, SpanProjection, failed_output
+
+logger = logging.getLogger("projector.methods")
+
+__all__ = ["CodecMethod", "mark_source"]
+
+_SEARCHES = ("exact", "pruned")
+_BOUNDARIES = ("auto", "words", "pieces")
+
+
+def mark_source(text: str, span: Span, open_marker: str = "[", close_marker: str = "]") -> str:
+    """``text`` with ``open_marker``/``close_marker`` around ``span`` (separated by spaces)."""
+    before, inside, after = text[: span.start], text[span.start: span.end], text[span.end:]
+    left = f"{before.rstrip()} {open_marker} " if before.strip() else f"{open_marker} "
+    right = f" {close_marker} {after.lstrip()}" if after.strip() else f" {close_marker}"
+    return (left + inside.strip() + right).strip()
+
+
+class CodecMethod:
+    """Codec projection (see the module docstring).
+
+    Args:
+        translator, model: the translator of the templates (a loaded Translator, or a model name
+            loaded with ``mt_backends.load_translator``); optional when every input has a template
+            and ``scorer`` can translate the spans.
+        scorer, scorer_model, scorer_tokenizer: the model that scores marker placements (default:
+            the translator); ``scorer_tokenizer`` is the folder/Hub id of its tokenizer.
+        backend: MT backend for models given by name. mt_options: extra ``load_translator`` options.
+        search: ``exact`` or ``pruned``. top_n: placements kept per span for re-ranking.
+        boundaries: ``auto``, ``words`` or ``pieces``. beam_size, max_length: template translation.
+        reverse: use the reverse-direction score in re-ranking (skipped when the scorer cannot score
+            target->source). lex_keep, rev_keep, lex_sure: re-ranking thresholds.
+        batch_candidates: placements a span may score per round of the search.
+        open_marker, close_marker: the marker strings.
+    """
+
+    name = "codec"
+    supports_template = True
+
+    def __init__(self, translator: Any | None = None, model: str | None = None, scorer: Any | None = None,
+                 scorer_model: str | None = None, scorer_tokenizer: str | None = None, *, backend: str = "auto",
+                 mt_options: dict[str, Any] | None = None, search: str = "exact", top_n: int = 5,
+                 boundaries: str = "auto", beam_size: int = 4, max_length: int = 256, reverse: bool = True,
+                 lex_keep: float = 0.5, rev_keep: float = -5.0, lex_sure: float = 0.9,
+                 batch_candidates: int = 16, open_marker: str = "[", close_marker: str = "]") -> None:
+        if search not in _SEARCHES:
+            raise ConfigError(f"search must be one of {', '.join(_SEARCHES)}, not {search!r}")
+        if boundaries not in _BOUNDARIES:
+            raise ConfigError(f"boundaries must be one of {', '.join(_BOUNDARIES)}, not {boundaries!r}")
+        if top_n < 1 or batch_candidates < 1:
+            raise ConfigError("top_n and batch_candidates must be >= 1")
+        mt = resolve_translator(translator, model, backend=backend, options=mt_options)
+        sc = resolve_translator(scorer, scorer_model, what="scorer", backend=backend,
+                                tokenizer=scorer_tokenizer, options=mt_options)
+        if mt is None and sc is None:
+            raise ConfigError("codec needs a translator or a scorer (a loaded Translator or a model name)")
+        #: translates templates and standalone spans
+        self.translator: Any = mt if mt is not None else sc
+        #: scores marker placements (and reverse scores)
+        self.scorer: Any = sc if sc is not None else mt
+        self.search, self.top_n, self.boundaries = search, top_n, boundaries
+        self.beam_size, self.max_length, self.reverse = beam_size, max_length, reverse
+        self.lex_keep, self.rev_keep, self.lex_sure = lex_keep, rev_keep, lex_sure
+        self.batch_candidates = batch_candidates
+        self.open_marker, self.close_marker = open_marker, close_marker
+        self.prune_rule = PruneRule()
+        self._markers: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
+        self._reverse_ok: dict[tuple[str, str], bool] = {}
+        #: work of the last :meth:`project` call (scored sequences/tokens, seconds per phase)
+        self.last_stats: dict[str, Any] = {}
+
+    def signature(self) -> str:
+        """Method, search, options and models."""
+        scorer = "" if self.scorer is self.translator else f",scorer={model_name(self.scorer)}"
+        return (f"codec(search={self.search},top_n={self.top_n},boundaries={self.boundaries},"
+                f"beam={self.beam_size},reverse={self.reverse},translator={model_name(self.translator)}{scorer})")
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _marker_pieces(self, tgt_lang: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        if tgt_lang not in self._markers:
+            o, o_origin = marker_pieces(self.scorer, self.open_marker, tgt_lang)
+            c, c_origin = marker_pieces(self.scorer, self.close_marker, tgt_lang)
+            origin = "vocabulary" if o_origin == c_origin == "vocabulary" else "tokenizer"
+            self._markers[tgt_lang] = (o, c, origin)
+        return self._markers[tgt_lang]
+
+    def _score(self, src_lang: str, tgt_lang: str) -> Any:
+        def fn(srcs: list[list[str]], tgts: list[list[str]]) -> list[Any]:
+            return self.scorer.score(srcs, tgts, src_lang, tgt_lang)
+        return fn
+
+    def _reverse_scores(self, cands: list[str], spans: list[str], src_lang: str, tgt_lang: str) -> list[float | None]:
+        key = (src_lang, tgt_lang)
+        if not self.reverse or not cands or self._reverse_ok.get(key) is False:
+            return [None] * len(cands)
+        try:
+            res = self.scorer.score(cands, spans, tgt_lang, src_lang)
+        except (UnsupportedLanguageError, NotSupportedError, ConfigError) as exc:
+            logger.info("codec: no reverse scores %s->%s (%s); re-ranking without them", tgt_lang, src_lang, exc)
+            self._reverse_ok[key] = False
+            return [None] * len(cands)
+        self._reverse_ok[key] = True
+        return [r.total if r.status == "ok" else None for r in res]
+
+    # -- projection --------------------------------------------------------------------------------
+    def project(self, inputs: Sequence[ProjectionInput], src_lang: str, tgt_lang: str) -> list[ProjectionOutput]:
+        """Project every input's spans onto its template (translated when not given)."""
+        t0 = time.perf_counter()
+        outputs: list[ProjectionOutput | None] = [None] * len(inputs)
+        templates: list[str | None] = [it.template for it in inputs]
+        tstatus: list[tuple[str, str | None]] = [("ok", None)] * len(inputs)
+        todo = [k for k, it in enumerate(inputs) if it.template is None]
+        if todo:
+            if self.translator is None:
+                raise ConfigError("codec needs a translator for inputs without a target text")
+            res = self.translator.translate([inputs[k].text for k in todo], src_lang, tgt_lang,
+                                            beam_size=self.beam_size, max_length=self.max_length)
+            for k, r in zip(todo, res, strict=True):
+                if r.best is None:
+                    outputs[k] = failed_output(inputs[k], r.status, r.reason or f"translation {r.status}")
+                else:
+                    templates[k] = r.text
+                    tstatus[k] = (r.status, r.reason)
+        t1 = time.perf_counter()
+        live = [k for k in range(len(inputs)) if outputs[k] is None and inputs[k].spans]
+        for k in range(len(inputs)):
+            if outputs[k] is None and not inputs[k].spans:
+                outputs[k] = ProjectionOutput(templates[k] or "", (), tstatus[k][0], tstatus[k][1],
+                                              {"template": templates[k]})
+        stats = SearchStats()
+        placements = self._search_all(inputs, templates, live, src_lang, tgt_lang, stats) if live else {}
+        t2 = time.perf_counter()
+        for k, out in self._finish(inputs, templates, tstatus, placements, src_lang, tgt_lang).items():
+            outputs[k] = out
+        for k in live:
+            if outputs[k] is not None:
+                outputs[k] = ProjectionOutput(outputs[k].text, outputs[k].spans, outputs[k].status,  # type: ignore[union-attr]
+                                              outputs[k].reason, {**outputs[k].info,  # type: ignore[union-attr]
+                                                                  "template_given": inputs[k].template is not None})
+        t3 = time.perf_counter()
+        self.last_stats = {"sequences": stats.sequences, "tokens": stats.tokens, "calls": stats.calls,
+                           "spans": sum(len(inputs[k].spans) for k in live), "translate_s": t1 - t0,
+                           "search_s": t2 - t1, "rerank_s": t3 - t2}
+        return [o for o in outputs if o is not None]
+
+    def _search_all(self, inputs: Sequence[ProjectionInput], templates: list[str | None], live: list[int],
+                    src_lang: str, tgt_lang: str, stats: SearchStats) -> dict[int, Any]:
+        per_input, tasks, keys = self.build_tasks(inputs, templates, live, src_lang, tgt_lang, stats)
+        o_pieces, c_pieces, _ = self._marker_pieces(tgt_lang)
+        results = search_placements(self._score(src_lang, tgt_lang), tasks, o_pieces, c_pieces,
+                                    batch_candidates=self.batch_candidates, stats=stats)
+        out: dict[int, Any] = {k: {"d": per_input[k], "spans": {}} for k in live}
+        for (k, s), task, res in zip(keys, tasks, results, strict=True):
+            out[k]["spans"][s] = (task, res)
+        return out
+
+    def build_tasks(self, inputs: Sequence[ProjectionInput], templates: Sequence[str | None], live: Sequence[int],
+                    src_lang: str, tgt_lang: str,
+                    stats: SearchStats | None = None) -> tuple[dict[int, Any], list[SearchTask], list[tuple[int, int]]]:
+        """The search task of every span of the inputs ``live`` (template pieces, offsets, allowed
+        positions per input; tasks and their (input, span) keys). Pruned search scores here."""
+        stats = stats if stats is not None else SearchStats()
+        words = self.boundaries == "words" or (self.boundaries == "auto" and uses_spaces(tgt_lang))
+        tpl_pieces = self.scorer.tokenize([templates[k] or "" for k in live], tgt_lang, side="target")
+        marked: list[tuple[int, int, str]] = []  # (input, span index, marked source)
+        for k in live:
+            for s, span in enumerate(inputs[k].spans):
+                if span.end <= len(inputs[k].text):
+                    marked.append((k, s, mark_source(inputs[k].text, span, self.open_marker, self.close_marker)))
+        src_pieces = self.scorer.tokenize([m[2] for m in marked], src_lang, side="source") if marked else []
+        per_input: dict[int, dict[str, Any]] = {}
+        for k, pieces in zip(live, tpl_pieces, strict=True):
+            text = templates[k] or ""
+            offsets = piece_offsets(text, pieces)
+            toks = inputs[k].template_tokens if inputs[k].template is not None else ()
+            if toks and self.boundaries != "pieces":
+                allowed = token_boundaries(offsets, [(t.start, t.end) for t in toks])
+            else:
+                allowed = allowed_boundaries(text, offsets, words=words)
+            per_input[k] = {"pieces": pieces, "offsets": offsets, "allowed": allowed}
+        tasks: list[SearchTask] = []
+        keys: list[tuple[int, int]] = []
+        for (k, s, _), sp in zip(marked, src_pieces, strict=True):
+            d = per_input[k]
+            m = len(d["pieces"])
+            opens = [i for i in range(m) if d["allowed"][i]]
+            closes = [j for j in range(1, m + 1) if d["allowed"][j]]
+            tasks.append(SearchTask(sp, list(d["pieces"]), opens, closes, self.top_n))
+            keys.append((k, s))
+        if self.search == "pruned" and tasks:
+            self._prune(inputs, list(live), per_input, tasks, keys, self._score(src_lang, tgt_lang), src_lang, stats)
+        return per_input, tasks, keys
+
+    def _prune(self, inputs: Sequence[ProjectionInput], live: list[int], per_input: dict[int, Any],
+               tasks: list[SearchTask], keys: list[tuple[int, int]], score: Any, src_lang: str,
+               stats: SearchStats) -> None:
+        """Restrict each task's positions by Codec's NLL-change rule (one clean pass per input, one
+        marked pass per span, which also seeds the exact search's opening bounds)."""
+        clean_src = self.scorer.tokenize([inputs[k].text for k in live], src_lang, side="source")
+        srcs = clean_src + [t.source for t in tasks]
+        tgts = [list(per_input[k]["pieces"]) for k in live] + [t.template for t in tasks]
+        stats.calls += 1
+        stats.sequences += len(tgts)
+        stats.tokens += sum(len(t) + 1 for t in tgts)
+        res = score(srcs, tgts)
+        clean = {k: r for k, r in zip(live, res[: len(live)], strict=True)}
+        for (k, _), task, r in zip(keys, tasks, res[len(live):], strict=True):
+            c = clean[k]
+            if r.status != "ok" or c.status != "ok":
+                task.opens, task.closes, task.status, task.reason = [], [], r.status, r.reason or c.reason
+                continue
+            task.prefix_logprobs = list(r.logprobs)
+            keep = pruned_positions(c.logprobs, r.logprobs, self.prune_rule)
+            allowed = per_input[k]["allowed"]
+            task.opens = [i for i in task.opens if i in keep]
+            closes = []
+            prev = 0
+            for j in range(1, len(allowed)):
+                if allowed[j]:
+                    if any(q in keep for q in range(prev, j)):
+                        closes.append(j)
+                    prev = j
+            task.closes = closes
+
+    def _finish(self, inputs: Sequence[ProjectionInput], templates: list[str | None],
+                tstatus: list[tuple[str, str | None]], placements: dict[int, Any], src_lang: str,
+                tgt_lang: str) -> dict[int, ProjectionOutput]:
+        # candidates per span, as character ranges of the template (duplicates keep the best)
+        cands: dict[tuple[int, int], list[Candidate]] = {}
+        for k, entry in placements.items():
+            offsets = entry["d"]["offsets"]
+            for s, (_, res) in entry["spans"].items():
+                seen: dict[tuple[int, int], Candidate] = {}
+                for p in res:
+                    rng = span_chars(offsets, p.open, p.close)
+                    if rng is not None and rng not in seen:
+                        seen[rng] = Candidate(rng[0], rng[1], p.score, len(seen))
+                cands[(k, s)] = list(seen.values())
+        span_texts = [inputs[k].spans[s].text_of(inputs[k].text) for k, s in cands]
+        translated = batched_translate(self.translator, span_texts, src_lang, tgt_lang,
+                                       beam_size=min(self.beam_size, 2), max_length=64)
+        flat: list[tuple[tuple[int, int], int]] = []
+        for key, lst in cands.items():
+            flat.extend((key, n) for n in range(len(lst)))
+        rev = self._reverse_scores([(templates[key[0]] or "")[cands[key][n].start: cands[key][n].end] for key, n in flat],
+                                   [inputs[key[0]].spans[key[1]].text_of(inputs[key[0]].text) for key, n in flat],
+                                   src_lang, tgt_lang)
+        for (key, n), r in zip(flat, rev, strict=True):
+            c = cands[key][n]
+            cands[key][n] = Candidate(c.start, c.end, c.score, c.rank, c.lex, r)
+        for (key, lst), src_text, tr in zip(list(cands.items()), span_texts, translated, strict=True):
+            tpl = templates[key[0]] or ""
+            tr_text = tr.text if tr is not None and tr.best is not None else None
+            cands[key] = [Candidate(c.start, c.end, c.score, c.rank,
+                                    lexical_similarity(tpl[c.start:c.end], src_text, tr_text), c.rev) for c in lst]
+        outputs: dict[int, ProjectionOutput] = {}
+        for k, entry in placements.items():
+            item, tpl = inputs[k], templates[k] or ""
+            ranked = [rerank(cands.get((k, s), []), lex_keep=self.lex_keep, rev_keep=self.rev_keep,
+                             lex_sure=self.lex_sure) for s in range(len(item.spans))]
+            settled = resolve_overlaps([(sp.start, sp.end) for sp in item.spans], ranked)
+            projs: list[SpanProjection] = []
+            for s, span in enumerate(item.spans):
+                st = settled[s]
+                task = entry["spans"].get(s, (None, None))[0]
+                if st.candidate is None:
+                    projs.append(SpanProjection.failure(span, self._failure_reason(task, cands.get((k, s)), ranked[s],
+                                                                                   span, item.text)))
+                    continue
+                c = st.candidate
+                target = Span(c.start, c.end, span.label)
+                if st.moved:
+                    projs.append(SpanProjection(span, target, SpanStatus.FUZZY, "moved by an overlap", c.score))
+                else:
+                    projs.append(SpanProjection(span, target, SpanStatus.PROJECTED, None, c.score))
+            o, cl, origin = self._marker_pieces(tgt_lang)
+            info = {"template": tpl, "search": self.search, "marker_pieces": [list(o), list(cl)],
+                    "marker_origin": origin, "reverse_scores": bool(self._reverse_ok.get((src_lang, tgt_lang))),
+                    "candidates": [len(cands.get((k, s), [])) for s in range(len(item.spans))]}
+            outputs[k] = ProjectionOutput(tpl, tuple(projs), tstatus[k][0], tstatus[k][1], info)
+        return outputs
+
+    @staticmethod
+    def _failure_reason(task: SearchTask | None, cands: list[Candidate] | None, ranked: list[Candidate],
+                        span: Span, text: str) -> str:
+        if span.end > len(text):
+            return "span outside the source text"
+        if task is not None and task.status != "ok":
+            return f"cannot score: {task.reason or task.status}"
+        if task is not None and not task.opens:
+            return "no allowed marker position in the target"
+        if not cands:
+            return "no candidate placement"
+        if not ranked:
+            return "no viable candidate (low lexical similarity and reverse score)"
+        return "overlaps a more confident projection"
