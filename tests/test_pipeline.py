@@ -185,3 +185,36 @@ def test_push_to_hub_without_token_is_a_clear_error(tmp_path: Path, monkeypatch:
         push_languages("me/data", {"pt": tmp_path}, "hf")
     with pytest.raises(ConfigError, match="needs the hf output format"):
         push_languages("me/data", {"pt": tmp_path}, "conll")
+
+
+@pytest.mark.parametrize("method,extra", [("codec", ["--search", "exact"]), ("codec", ["--search", "pruned"]),
+                                          ("markers", []), ("align", ["--aligner", "embedding", "--layer", "2"])])
+def test_cli_translate_train_every_method_ner_and_events(tmp_path: Path, tiny_marian: Path, tiny_encoder: Path,
+                                                          projector_cache: Path, method: str, extra: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from projector.cli import main
+
+    from .test_formats import WIKIEVENTS
+
+    ner = write_ner_conll(tmp_path / "train.conll", 4, seed=11)
+    events = tmp_path / "dev.jsonl"
+    events.write_text(json.dumps(WIKIEVENTS) + "\n")
+    for src in (ner, events):
+        out = tmp_path / f"out-{src.stem}"
+        args = ["-q", "translate-train", str(src), "--tgt-lang", "pt", "--method", method, "--model", str(tiny_marian),
+                "-o", str(out), "--json", *extra]
+        if method == "align":
+            args += ["--encoder", str(tiny_encoder)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        rep = report["languages"]["pt"]
+        n_in = len(read(src))
+        assert rep["examples_in"] == n_in
+        assert sum(rep["examples_by_status"].values()) == n_in
+        source = read(src)
+        assert sum(rep["spans"].values()) == sum(len(e.spans) for e in source.examples())
+        assert sum(rep["triggers"].values()) == sum(len(e.events) for e in source.examples())
+        assert f"method:{method}(" in report["signature"]
+        assert (out / "pt" / "README.md").exists() and (out / "report.json").exists()

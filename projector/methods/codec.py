@@ -133,6 +133,9 @@ class CodecMethod:
         self.translator: Any = mt if mt is not None else sc
         #: scores marker placements (and reverse scores)
         self.scorer: Any = sc if sc is not None else mt
+        if getattr(getattr(self.scorer, "info", None), "backend", "") == "bergamot":
+            raise ConfigError("codec scores marker placements with an MT model, and the bergamot backend cannot "
+                              "score: use a CTranslate2 or transformers model (--model), or add --scorer-model")
         self.search, self.top_n, self.boundaries = search, top_n, boundaries
         self.beam_size, self.max_length, self.reverse = beam_size, max_length, reverse
         self.lex_keep, self.rev_keep, self.lex_sure = lex_keep, rev_keep, lex_sure
