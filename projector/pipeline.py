@@ -198,7 +198,7 @@ def translate_train(
     for lang in langs:
         if translator is not None:
             mt = translator
-            mt_name = str(getattr(mt.info, "path", "translator"))
+            mt_name = str(getattr(getattr(mt, "info", None), "path", "translator"))
         else:
             mt_name = model or default_model(src_lang, lang)
             if mt_name not in loaded:
@@ -206,7 +206,8 @@ def translate_train(
             mt = loaded[mt_name]
         meth = _method(method, mt, method_options)
         signature = run_signature(task="translate-train", src_lang=src_lang, tgt_lang=lang,
-                                  method=meth.signature(), mt=f"{mt.info.backend}:{mt_name}",
+                                  method=meth.signature(),
+                                  mt=f"{getattr(getattr(mt, 'info', None), 'backend', 'custom')}:{mt_name}",
                                   extra={"on_failure": on_failure})
         report.signature = signature if len(langs) == 1 else signature.replace(f"tgt:{lang}", f"tgt:{','.join(langs)}")
         config = {"signature": signature, "shard_size": shard_size,

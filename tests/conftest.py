@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.model_fixtures import ct2_translators, hf_models, hf_translators, mt_cache  # noqa: F401  (fixtures)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SHARED_DATA = SHARED / "data"
@@ -52,12 +54,10 @@ def write_ner_conll(path: Path, n: int, seed: int = 0) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_marian(hf_models: dict[str, Path]) -> Path:
     """A tiny random Opus-MT style en->pt model (Hugging Face folder; converted to CTranslate2 on load)."""
     pytest.importorskip("torch")
-    from tests.mt.tiny_models import build_marian
-
-    return build_marian(tmp_path_factory.mktemp("marian") / "opus-mt-en-pt")
+    return hf_models["marian"]
 
 
 @pytest.fixture(scope="session")
@@ -88,9 +88,7 @@ def projector_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_nllb(hf_models: dict[str, Path]) -> Path:
     """A tiny random NLLB-style model (both directions between its languages)."""
     pytest.importorskip("torch")
-    from tests.mt.tiny_models import build_nllb
-
-    return build_nllb(tmp_path_factory.mktemp("nllb") / "nllb-200-tiny")
+    return hf_models["nllb"]

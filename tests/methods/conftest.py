@@ -1,5 +1,5 @@
-"""Fixtures of the method tests: the tiny random MT models of :mod:`tests.mt` (same builders, same
-session fixtures), and a real offline translator (Bergamot) when installed."""
+"""Fixtures of the method tests: a real offline translator (Bergamot) when installed (the tiny random
+MT models come from :mod:`tests.model_fixtures`, registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.mt.conftest import ct2_translators, hf_models, mt_cache  # noqa: F401  (re-exported fixtures)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Session fixtures of the MT tests: tiny random-weight models of each family, built once.
+"""Session fixtures of tiny real MT models (registered once, in tests/conftest.py): tiny random-weight models of each family, built once.
 
 The Hugging Face folders are built by :mod:`tests.mt.tiny_models` under a session temp dir; the
 CTranslate2 conversions go to a session conversion cache (``PROJECTOR_CACHE``).
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from . import tiny_models
+from tests.mt import tiny_models
 
 # family -> (builder, default source lang, default target lang, folder name)
 FAMILY_MODELS: dict[str, tuple[Callable[..., Path], str, str, str]] = {
