@@ -132,7 +132,7 @@ def test_registry():
     from projector.errors import UnknownNameError
 
     assert {"embedding", "eflomal", "ensemble"} <= set(available_aligners())
-    with pytest.raises(UnknownNameError, match="Available: embedding, eflomal, ensemble"):
+    with pytest.raises(UnknownNameError, match="Available: eflomal, embedding, ensemble"):
         get_aligner("giza")
 
 
@@ -170,3 +170,55 @@ def test_e5_identical_to_simalign_on_europarl(e5_encoder):
     ref = simalign.SentenceAligner(model=str(e5_encoder), matching_methods="i", layer=8)
     for k, (s, t) in enumerate(zip(en, de)):
         assert ours[k].links == {tuple(x) for x in ref.get_word_aligns(s, t)["itermax"]}, k
+
+
+@pytest.mark.slow
+def test_with_method_shares_the_encoder_pass(tiny_bert, tiny_aligner, monkeypatch):
+    src, tgt = _random_sentences(6, 8), _random_sentences(6, 9)
+    calls = []
+    original = type(tiny_aligner).encode
+
+    def counting(self, sentences):
+        calls.append(len(sentences))
+        return original(self, sentences)
+
+    monkeypatch.setattr(type(tiny_aligner), "encode", counting)
+    tiny_aligner._last_batch.clear()
+    view = tiny_aligner.with_method("mwmf")
+    a = tiny_aligner.align(src, tgt)
+    b = view.align(src, tgt)
+    assert len(calls) == 1
+    ref = tiny_aligner.align_methods(src, tgt, ["itermax", "mwmf"])
+    assert [r.links for r in a] == [r.links for r in ref["itermax"]]
+    assert [r.links for r in b] == [r.links for r in ref["mwmf"]]
+
+
+@pytest.mark.slow
+def test_default_aligner_runs(tiny_bert):
+    pytest.importorskip("eflomal")
+    from alignment.project import DEFAULT_SPAN_OPTIONS, default_aligner, project_batch
+
+    aligner = default_aligner(str(tiny_bert), layer=2)
+    src, tgt = _random_sentences(30, 10, lo=3), _random_sentences(30, 11, lo=3)
+    results = aligner.align(src, tgt)
+    assert len(results) == 30
+    spans = [[(0, 2, "ORG")] for _ in src]
+    projected = project_batch(None, src, spans, tgt, links=results, options=DEFAULT_SPAN_OPTIONS)
+    assert all(p[0].status in ("projected", "fuzzy", "failed") for p in projected)
+
+
+@pytest.mark.slow
+def test_fast_int8_with_verification(tiny_bert, tiny_aligner, tmp_path):
+    pytest.importorskip("ctranslate2")
+    from alignment.embedding import EmbeddingAligner
+
+    src, tgt = _random_sentences(15, 12, lo=4), _random_sentences(15, 13, lo=4)
+    exact = [r.links for r in tiny_aligner.align(src, tgt)]
+    raw = EmbeddingAligner(str(tiny_bert), layer=2, mode="fast", cache_dir=tmp_path)
+    checked = EmbeddingAligner(str(tiny_bert), layer=2, mode="fast", cache_dir=tmp_path, verify_margin=0.5)
+    raw_links = [r.links for r in raw.align(src, tgt)]
+    checked_links = [r.links for r in checked.align(src, tgt)]
+    assert checked.stats["pairs"] == 15 and checked.stats["verified_pairs"] > 0
+    same = sum(a == b for a, b in zip(checked_links, exact))
+    assert same >= sum(a == b for a, b in zip(raw_links, exact))
+    assert same == 15  # noise this large flags every pair: all redone in float32

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alignment.evaluate import alignment_scores, iob_to_spans, read_gold, read_jsonl_gold, read_pharaoh_gold, span_scores
+from alignment.evaluate import (
+    alignment_scores,
+    iob_to_spans,
+    read_gold,
+    read_jsonl_gold,
+    read_pharaoh_gold,
+    span_scores,
+)
 from projector.errors import InputError
 
 from .conftest import DATA

@@ -198,3 +198,28 @@ def test_copy_match(span, links, copy, expected):
 def test_copy_match_needs_source_tokens():
     (p,) = project_spans([(1, 2, "PER")], {(1, 2)}, TGT2, options=SpanOptions(copy_match=True))
     assert p.target == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("src", "tgt", "links", "trim", "expected"),
+    [
+        (["the", "Structural", "Funds"], ["die", "Europäischen", "Strukturfonds"], {(1, 0), (1, 1), (2, 2)}, True, (1, 3)),
+        (["the", "Structural", "Funds"], ["die", "Europäischen", "Strukturfonds"], {(1, 0), (1, 1), (2, 2)}, False, (0, 3)),
+        # the source edge is a long lowercase word: still trimmed (islands of ... -> le isole ...)
+        (["the", "structural", "funds"], ["die", "strukturfonds"], {(1, 0), (2, 1)}, True, (1, 2)),
+        # the source edge is itself a short lowercase word: kept
+        (["a", "de", "Gaulle"], ["de", "Gaulle"], {(1, 0), (2, 1)}, True, (0, 2)),
+        # everything short and lowercase in the target: kept rather than emptied
+        (["the", "Structural", "Funds"], ["die", "der"], {(1, 0), (2, 1)}, True, (0, 2)),
+        # longer lowercase words stay (English capitalizes adjectives others do not)
+        (["the", "European", "law"], ["europäisches", "Recht"], {(1, 0), (2, 1)}, True, (0, 2)),
+        # trailing lowercase word trimmed when the span ends capitalized
+        (["the", "European", "Union"], ["la", "Unión", "Europea", "de"], {(1, 2), (2, 1), (2, 3)}, True, (1, 3)),
+        # scripts without case are never trimmed
+        (["the", "European", "Union"], ["欧洲", "联盟"], {(1, 0), (2, 1)}, True, (0, 2)),
+    ],
+)
+def test_trim_case(src, tgt, links, trim, expected):
+    opts = SpanOptions(trim_case=trim, copy_match=False)
+    (p,) = project_spans([(1, 3, "ORG")], links, tgt, src_tokens=src, options=opts)
+    assert p.target == expected

@@ -54,8 +54,10 @@ def test_evaluate_projection_template_mode():
     tgt_spans = [[(0, 1, "PER"), (3, 5, "LOC")], []]
     got = evaluate_projection(src, src_spans, tgt, tgt_spans, Diagonal())
     assert got["f1"] == 1.0 and got["status"] == {"projected": 2}
-    shifted = evaluate_projection(src, src_spans, tgt, tgt_spans, Diagonal(1), options=SpanOptions())
+    shifted = evaluate_projection(src, src_spans, tgt, tgt_spans, Diagonal(1), options=SpanOptions(copy_match=False))
     assert shifted["f1"] == 0.0
+    # the names occur verbatim in the target: copy matching repairs the wrong links
+    assert evaluate_projection(src, src_spans, tgt, tgt_spans, Diagonal(1))["f1"] == 1.0
     projected = project_batch(Diagonal(), src, src_spans, tgt)
     assert [p.target for p in projected[0]] == [(0, 1), (3, 5)]
     with pytest.raises(ConfigError):
@@ -71,3 +73,13 @@ def test_extra_text_files(tmp_path):
     (d / "orphan.eng").write_text("c\n")
     got = [p[0].split("/")[-1] for p in extra_text_files(tmp_path, "en", "de")]
     assert got == ["newstest2019.eng", "tatoeba-test-v2021-08-07.eng"]
+
+
+def test_evaluate_aligner():
+    from alignment.evaluate import GoldPair
+    from alignment.project import evaluate_aligner
+
+    gold = [GoldPair(["a", "b"], ["x", "y"], {(0, 0), (1, 1)}), GoldPair(["c"], ["z", "w"], {(0, 1)}, {(0, 0)})]
+    got = evaluate_aligner(Diagonal(), gold, batch_size=1)
+    # predicted (0,0),(1,1) | (0,0): all three are possible, two of three sure links found
+    assert got["precision"] == 1.0 and got["recall"] == pytest.approx(2 / 3)

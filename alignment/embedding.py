@@ -1,0 +1,477 @@
+"""Batched simalign-style embedding aligner on any Hugging Face encoder.
+
+SimAlign (Jalili Sabet et al., 2020) aligns words with the contextual embeddings of a multilingual
+encoder: subword similarities -> argmax in both directions (``inter``), iterative argmax (``itermax``),
+maximum-weight matching (``mwmf``) or one direction (``fwd``/``rev``). ``simalign.SentenceAligner``
+runs one sentence pair per forward pass through the whole encoder and silently truncates (or crashes
+on) inputs longer than the encoder's limit. :class:`EmbeddingAligner` computes the same links:
+
+* the encoder is cut at the alignment layer (layers above it are never computed);
+* all sentences of a batch of pairs are encoded together, sorted by length, in padding-aware
+  batches bounded by a token budget; repeated sentences are encoded once;
+* inputs longer than the encoder's limit are split into overlapping windows; each subword takes its
+  vector from the window where it has the most context;
+* the similarity and matching steps are simalign's own functions, so in ``exact`` mode (a torch
+  encoder in float32) the links equal ``simalign.SentenceAligner``'s for the same model, layer and
+  method;
+* ``fast`` mode runs the truncated encoder with CTranslate2 (int8 by default), converted once and
+  cached on disk: several times faster, with almost all links identical.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import AlignmentResult, check_batch
+
+__all__ = ["EmbeddingAligner", "METHODS", "MODEL_ALIASES", "encoder_windows"]
+
+logger = logging.getLogger("projector.alignment")
+
+METHODS = ("inter", "itermax", "mwmf", "fwd", "rev")
+_METHOD_ALIASES = {"argmax": "inter", "a": "inter", "i": "itermax", "match": "mwmf", "m": "mwmf",
+                   "f": "fwd", "r": "rev"}
+MODEL_ALIASES = {"bert": "bert-base-multilingual-cased", "xlmr": "xlm-roberta-base"}
+_PURPOSE = "the embedding aligner"
+
+
+def _require(module: str) -> Any:
+    from projector._optional import require
+
+    return require(module, extra="align", purpose=_PURPOSE)
+
+
+def canonical_method(method: str) -> str:
+    """The simalign name of a matching method (``argmax`` -> ``inter``, ``match`` -> ``mwmf``...)."""
+    key = _METHOD_ALIASES.get(method.lower(), method.lower())
+    if key not in METHODS:
+        from projector.errors import UnknownNameError
+
+        raise UnknownNameError("alignment method", method, METHODS + tuple(_METHOD_ALIASES))
+    return key
+
+
+def encoder_windows(length: int, size: int, stride: int | None = None) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Overlapping windows ``[(start, end)]`` over ``length`` positions, at most ``size`` long.
+
+    Returns the windows and, per position, the index of the window in which it is farthest from an
+    edge (the window whose vector it takes). ``stride`` defaults to half the size.
+    """
+    if length <= size:
+        return [(0, length)], np.zeros(length, dtype=np.int64)
+    stride = max(1, stride or size // 2)
+    windows: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(start + size, length)
+        windows.append((end - size, end) if end - start < size else (start, end))
+        if end == length:
+            break
+        start += stride
+    pos = np.arange(length)[:, None]
+    starts = np.array([s for s, _ in windows])[None, :]
+    ends = np.array([e for _, e in windows])[None, :]
+    inside = (pos >= starts) & (pos < ends)
+    margin = np.where(inside, np.minimum(pos - starts, ends - 1 - pos), -1)
+    return windows, margin.argmax(axis=1)
+
+
+def _max_weight_match(sim: np.ndarray, sentence_aligner: Any) -> np.ndarray:
+    """simalign's ``mwmf``: the maximum-weight matching of the similarity matrix, as a 0/1 matrix.
+
+    simalign solves it with networkx's general-graph matching (slow, pure Python). When every
+    similarity is positive (always, unless a distortion zeroes some), a maximum-cardinality
+    maximum-weight matching of the complete bipartite graph is the assignment problem, solved here
+    with scipy's Hungarian algorithm; the result is the same matching (barring exact ties).
+    """
+    if sim.size == 0 or not np.all(sim > 0):
+        return np.asarray(sentence_aligner.get_max_weight_match(sim))
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(sim, maximize=True)
+    out = np.zeros_like(sim)
+    out[rows, cols] = 1
+    return out
+
+
+@dataclass
+class _Encoded:
+    """One sentence: subword vectors (n_subwords x hidden) and the word index of each subword."""
+
+    vectors: np.ndarray
+    word_of: np.ndarray
+    n_words: int
+
+
+class EmbeddingAligner:
+    """Word aligner on a Hugging Face encoder (simalign's methods, batched, windowed).
+
+    ``model`` is a Hugging Face id or a local folder (``bert``/``xlmr`` as in simalign); ``layer`` the
+    hidden layer whose vectors are compared (8, as simalign); ``method`` one of :data:`METHODS` (or
+    ``argmax``/``match``); ``token_type`` ``bpe`` (compare subwords, as simalign's default) or
+    ``word`` (average subwords first); ``distortion`` simalign's distortion ratio. ``mode`` is
+    ``exact`` (torch, float32: simalign's links) or ``fast`` (CTranslate2 ``compute_type``, default
+    int8, the truncated encoder converted once into ``cache_dir``). ``max_tokens`` bounds the padded
+    tokens per forward batch and ``max_batch`` the sentences; ``threads`` sets the CPU threads (0: the
+    library default). In fast mode with a quantized ``compute_type``, ``verify_margin`` > 0 re-encodes
+    (with a float32 CTranslate2 copy) the sentences of pairs whose links change when the similarity
+    matrix is perturbed by uniform noise of that size (three rounds): the pairs whose decisions the
+    quantization error could flip.
+    """
+
+    name = "embedding"
+
+    def __init__(self, model: str = "bert-base-multilingual-cased", layer: int = 8, method: str = "itermax",
+                 *, mode: str = "exact", token_type: str = "bpe", distortion: float = 0.0,
+                 device: str = "cpu", max_tokens: int = 4096, max_batch: int = 32,
+                 compute_type: str = "int8", cache_dir: str | os.PathLike[str] | None = None,
+                 threads: int = 0, window_stride: int | None = None, verify_margin: float = 0.0) -> None:
+        from projector.errors import ConfigError, UnknownNameError
+
+        if mode not in ("exact", "fast"):
+            raise UnknownNameError("embedding aligner mode", mode, ("exact", "fast"))
+        if token_type not in ("bpe", "word"):
+            raise UnknownNameError("token type", token_type, ("bpe", "word"))
+        if layer < 1:
+            raise ConfigError(f"layer must be >= 1 (0 is the embedding layer), got {layer}")
+        self.model_name = MODEL_ALIASES.get(model, model)
+        self.layer = layer
+        self.method = canonical_method(method)
+        self.mode = mode
+        self.token_type = token_type
+        self.distortion = distortion
+        self.device = device
+        self.max_tokens = max_tokens
+        self.max_batch = max_batch
+        self.compute_type = compute_type
+        self.threads = threads
+        self.window_stride = window_stride
+        self.verify_margin = verify_margin
+        self.verify_rounds = 3
+        self._verifier: EmbeddingAligner | None = None
+        self.stats = {"pairs": 0, "verified_pairs": 0}
+        _require("torch")  # before simalign, which imports it: a clear MissingDependencyError
+        transformers = _require("transformers")
+        self._simalign = _require("simalign").SentenceAligner
+        from projector.errors import ModelError
+
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.model_name)
+            self.config = transformers.AutoConfig.from_pretrained(self.model_name)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load the encoder {self.model_name!r}: {exc}") from exc
+        n_layers = getattr(self.config, "num_hidden_layers", None)
+        if n_layers is not None and layer > n_layers:
+            raise ConfigError(f"layer {layer} requested but {self.model_name!r} has {n_layers} layers")
+        self._prefix, self._suffix = self._special_tokens()
+        self.max_length = self._max_length()
+        self._content = self.max_length - len(self._prefix) - len(self._suffix)
+        self._use_type_ids = "token_type_ids" in getattr(self.tokenizer, "model_input_names", ())
+        self._cache_dir = Path(cache_dir) if cache_dir else Path(
+            os.environ.get("PROJECTOR_CACHE", Path.home() / ".cache" / "projector")) / "ct2-align"
+        self._torch_model: Any = None
+        self._ct2: Any = None
+        # once with_method() made views, the encodings of the last batch are kept and shared with
+        # them: an ensemble of several methods on one encoder runs the encoder once per batch
+        self._last_batch: dict[str, Any] = {}
+        self._share = [False]
+        if mode == "exact":
+            self._load_torch()
+        else:
+            self._load_ct2()
+            if verify_margin > 0 and compute_type not in ("float32", "default"):
+                self._verifier = EmbeddingAligner(
+                    model, layer, method, mode="fast", token_type=token_type, distortion=distortion,
+                    device=device, max_tokens=max_tokens, max_batch=max_batch, compute_type="float32",
+                    cache_dir=cache_dir, threads=threads, window_stride=window_stride)
+
+    # -- setup -------------------------------------------------------------------------------------
+    def _special_tokens(self) -> tuple[list[int], list[int]]:
+        inner = self.tokenizer("x", add_special_tokens=False)["input_ids"]
+        full = self.tokenizer("x", add_special_tokens=True)["input_ids"]
+        for k in range(len(full) - len(inner) + 1):
+            if full[k:k + len(inner)] == inner:
+                return list(full[:k]), list(full[k + len(inner):])
+        return [], []
+
+    def _max_length(self) -> int:
+        limit = getattr(self.tokenizer, "model_max_length", None) or 512
+        positions = getattr(self.config, "max_position_embeddings", None)
+        if positions:
+            if getattr(self.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+                positions -= 2  # position ids start after the padding index
+            limit = min(limit, positions) if limit < 10**6 else positions
+        return int(min(limit, 10**6))
+
+    def _truncated_model(self) -> Any:
+        transformers = _require("transformers")
+        level = transformers.logging.get_verbosity()
+        transformers.logging.set_verbosity_error()  # "weights not used" for the layers we drop
+        try:
+            config = transformers.AutoConfig.from_pretrained(self.model_name)
+            if hasattr(config, "num_hidden_layers"):
+                config.num_hidden_layers = self.layer
+            model = transformers.AutoModel.from_pretrained(self.model_name, config=config)
+        except (OSError, ValueError) as exc:
+            from projector.errors import ModelError
+
+            raise ModelError(f"cannot load the encoder {self.model_name!r}: {exc}") from exc
+        finally:
+            transformers.logging.set_verbosity(level)
+        return model.eval()
+
+    def _load_torch(self) -> None:
+        torch = _require("torch")
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self._torch_model = self._truncated_model().to(self.device)
+        logger.info("embedding aligner: %s cut at layer %d (torch, exact)", self.model_name, self.layer)
+
+    def ct2_path(self) -> Path:
+        """Where the CTranslate2 copy of the truncated encoder is (or will be) cached."""
+        src = Path(self.model_name)
+        ident = str(src.resolve()) if src.exists() else self.model_name
+        stamp = ""
+        if src.exists():
+            stamp = "".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in sorted(src.iterdir()))
+        digest = hashlib.sha1(f"{ident}|{stamp}|{self.layer}|{self.compute_type}".encode()).hexdigest()[:16]
+        return self._cache_dir / f"{Path(ident).name}-L{self.layer}-{self.compute_type}-{digest}"
+
+    def _load_ct2(self) -> None:
+        ctranslate2 = _require("ctranslate2")
+        out = self.ct2_path()
+        if not (out / "model.bin").exists():
+            import tempfile
+
+            out.parent.mkdir(parents=True, exist_ok=True)
+            logger.info("converting %s (first %d layers) to CTranslate2 %s in %s", self.model_name,
+                        self.layer, self.compute_type, out)
+            with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+                model = self._truncated_model()
+                if not hasattr(model.config, "position_embedding_type"):
+                    # transformers 5 no longer writes the default; CTranslate2's BERT loader reads it
+                    model.config.position_embedding_type = "absolute"
+                model.save_pretrained(tmp)
+                self.tokenizer.save_pretrained(tmp)
+                quant = self.compute_type if self.compute_type != "default" else None
+                staging = Path(tmp) / "ct2"
+                try:
+                    ctranslate2.converters.TransformersConverter(tmp).convert(str(staging), quantization=quant)
+                except Exception as exc:  # the converter raises plain ValueError/NotImplementedError
+                    from projector.errors import ModelError
+
+                    raise ModelError(f"cannot convert {self.model_name!r} to CTranslate2: {exc}") from exc
+                if not out.exists():
+                    os.replace(staging, out)
+        try:
+            self._ct2 = ctranslate2.Encoder(str(out), device=self.device, compute_type=self.compute_type,
+                                            intra_threads=self.threads)
+        except ValueError as exc:  # e.g. a compute type this CPU does not support
+            from projector.errors import ConfigError
+
+            raise ConfigError(f"CTranslate2 cannot run {self.model_name!r} here: {exc}") from exc
+        logger.info("embedding aligner: %s cut at layer %d (CTranslate2 %s)", self.model_name, self.layer,
+                    self.compute_type)
+
+    # -- encoding ----------------------------------------------------------------------------------
+    def _word_pieces(self, words: Sequence[str]) -> list[list[int]]:
+        if not words:
+            return []
+        return [list(ids) for ids in self.tokenizer(list(words), add_special_tokens=False)["input_ids"]]
+
+    def _forward(self, batch: list[list[int]]) -> list[np.ndarray]:
+        """Hidden states at the alignment layer for each id sequence (special tokens included)."""
+        if self._ct2 is not None:
+            out = self._ct2.forward_batch(batch)
+            hidden = np.array(out.last_hidden_state)
+            return [hidden[k, :len(ids)] for k, ids in enumerate(batch)]
+        torch = _require("torch")
+        # pad to a multiple of 8: far fewer distinct shapes, so far fewer one-off kernel set-ups
+        width = -(-max(len(ids) for ids in batch) // 8) * 8
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for k, seq in enumerate(batch):
+            ids[k, :len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[k, :len(seq)] = 1
+        inputs = {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device)}
+        if self._use_type_ids:
+            inputs["token_type_ids"] = torch.zeros_like(ids).to(self.device)
+        with torch.inference_mode():
+            hidden = self._torch_model(**inputs, output_hidden_states=True).hidden_states[self.layer]
+        hidden = hidden.float().cpu().numpy()
+        return [hidden[k, :len(seq)] for k, seq in enumerate(batch)]
+
+    def encode(self, sentences: Sequence[Sequence[str]]) -> list[_Encoded]:
+        """Subword vectors at the alignment layer for each sentence (token list), batched."""
+        pieces = [self._word_pieces(words) for words in sentences]
+        flat = [[i for w in p for i in w] for p in pieces]
+        units: list[tuple[int, int, int, list[int]]] = []  # (sentence, window start, window no., ids)
+        plans: list[tuple[list[tuple[int, int]], np.ndarray]] = []
+        for s, ids in enumerate(flat):
+            windows, owner = encoder_windows(len(ids), self._content, self.window_stride)
+            if len(windows) > 1:
+                logger.info("sentence %d has %d subwords (> %d): encoded in %d windows", s, len(ids),
+                            self._content, len(windows))
+            plans.append((windows, owner))
+            for w, (a, b) in enumerate(windows):
+                if b > a:
+                    units.append((s, a, w, self._prefix + ids[a:b] + self._suffix))
+        order = sorted(range(len(units)), key=lambda u: -len(units[u][3]))
+        window_vecs: dict[tuple[int, int], np.ndarray] = {}
+        k = 0
+        while k < len(order):
+            width = len(units[order[k]][3])
+            size = max(1, min(self.max_batch, self.max_tokens // max(width, 1)))
+            chunk = order[k:k + size]
+            hidden = self._forward([units[u][3] for u in chunk])
+            for u, h in zip(chunk, hidden):
+                s, _, w, seq = units[u]
+                window_vecs[(s, w)] = h[len(self._prefix):len(seq) - len(self._suffix)]
+            k += size
+        encoded = []
+        for s, p in enumerate(pieces):
+            windows, owner = plans[s]
+            n = len(flat[s])
+            word_of = np.array([w for w, ids in enumerate(p) for _ in ids], dtype=np.int64)
+            if n == 0:
+                vectors = np.zeros((0, 0), dtype=np.float32)
+            elif len(windows) == 1:
+                vectors = window_vecs[(s, 0)]
+            else:
+                vectors = np.stack([window_vecs[(s, int(owner[q]))][q - windows[int(owner[q])][0]]
+                                    for q in range(n)])
+            encoded.append(_Encoded(np.asarray(vectors, dtype=np.float32), word_of, len(p)))
+        return encoded
+
+    # -- alignment ---------------------------------------------------------------------------------
+    def _word_average(self, enc: _Encoded) -> np.ndarray:
+        dim = enc.vectors.shape[1] if enc.vectors.size else 0
+        out = np.zeros((enc.n_words, dim), dtype=np.float32)
+        for w in range(enc.n_words):
+            rows = enc.vectors[enc.word_of == w]
+            out[w] = rows.mean(0) if len(rows) else 0.0  # simalign would produce NaN and fail
+        return out
+
+    def _matrices(self, sim: np.ndarray, methods: Sequence[str]) -> dict[str, np.ndarray]:
+        sa = self._simalign
+        mats: dict[str, np.ndarray] = {}
+        mats["fwd"], mats["rev"] = sa.get_alignment_matrix(sim)
+        mats["inter"] = mats["fwd"] * mats["rev"]
+        if "mwmf" in methods:
+            mats["mwmf"] = _max_weight_match(sim, sa)
+        if "itermax" in methods:
+            mats["itermax"] = sa.iter_max(sim)
+        return mats
+
+    def _similarity(self, src: _Encoded, tgt: _Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        if self.token_type == "word":
+            if src.n_words == 0 or tgt.n_words == 0:
+                return None
+            xs, ys = self._word_average(src), self._word_average(tgt)
+            src_map, tgt_map = np.arange(src.n_words), np.arange(tgt.n_words)
+        else:
+            if len(src.word_of) == 0 or len(tgt.word_of) == 0:
+                return None
+            xs, ys, src_map, tgt_map = src.vectors, tgt.vectors, src.word_of, tgt.word_of
+        sim = self._simalign.get_similarity(xs, ys)
+        return self._simalign.apply_distortion(sim, self.distortion), src_map, tgt_map
+
+    def _unstable(self, sim: np.ndarray, methods: Sequence[str], seed: int) -> bool:
+        """Whether small perturbations of ``sim`` (of the size of int8 error) change the links."""
+        base = self._matrices(sim, methods)
+        rng = np.random.default_rng(seed)
+        for _ in range(self.verify_rounds):
+            noisy = sim + rng.uniform(-self.verify_margin, self.verify_margin, sim.shape).astype(sim.dtype)
+            other = self._matrices(noisy, methods)
+            if any(not np.array_equal(base[m] > 0, other[m] > 0) for m in methods):
+                return True
+        return False
+
+    def _align_pair(self, src: _Encoded, tgt: _Encoded, methods: Sequence[str]) -> dict[str, AlignmentResult]:
+        empty = {m: AlignmentResult(frozenset(), {}) for m in methods}
+        prepared = self._similarity(src, tgt)
+        if prepared is None:
+            return empty
+        sim, src_map, tgt_map = prepared
+        mats = self._matrices(sim, methods)
+        out = {}
+        for m in methods:
+            scores: dict[tuple[int, int], float] = {}
+            for i, j in zip(*np.nonzero(mats[m] > 0)):
+                link = (int(src_map[i]), int(tgt_map[j]))
+                scores[link] = max(scores.get(link, -np.inf), float(sim[i, j]))
+            out[m] = AlignmentResult(frozenset(scores), scores)
+        return out
+
+    def align_methods(self, src_tokens_batch: Sequence[Sequence[str]], tgt_tokens_batch: Sequence[Sequence[str]],
+                      methods: Sequence[str] = METHODS) -> dict[str, list[AlignmentResult]]:
+        """Align the batch once with several methods (the encoder runs once): method -> results."""
+        src_batch, tgt_batch = check_batch(src_tokens_batch, tgt_tokens_batch)
+        methods = [canonical_method(m) for m in methods]
+        unique: dict[tuple[str, ...], int] = {}
+        for sent in src_batch + tgt_batch:
+            unique.setdefault(tuple(sent), len(unique))
+        key = (tuple(map(tuple, src_batch)), tuple(map(tuple, tgt_batch)))
+        if self._last_batch.get("key") == key:
+            encoded = self._last_batch["encoded"]
+        else:
+            encoded = self.encode([list(s) for s in unique])
+            if self._verifier is not None:
+                self._verify(src_batch, tgt_batch, unique, encoded, methods)
+            self._last_batch.clear()
+            if self._share[0]:
+                self._last_batch.update(key=key, encoded=encoded)
+        out: dict[str, list[AlignmentResult]] = {m: [] for m in methods}
+        for src, tgt in zip(src_batch, tgt_batch):
+            pair = self._align_pair(encoded[unique[tuple(src)]], encoded[unique[tuple(tgt)]], methods)
+            for m in methods:
+                out[m].append(pair[m])
+        self.stats["pairs"] += len(src_batch)
+        return out
+
+    def _verify(self, src_batch: list[list[str]], tgt_batch: list[list[str]],
+                unique: dict[tuple[str, ...], int], encoded: list[_Encoded], methods: Sequence[str]) -> None:
+        """Re-encode in float32 the sentences of pairs whose links are unstable (see ``verify_margin``)."""
+        assert self._verifier is not None
+        redo: set[int] = set()
+        n_pairs = 0
+        for src, tgt in zip(src_batch, tgt_batch):
+            a, b = unique[tuple(src)], unique[tuple(tgt)]
+            prepared = self._similarity(encoded[a], encoded[b])
+            if prepared is not None and self._unstable(prepared[0], methods, seed=n_pairs):
+                redo.update((a, b))
+                n_pairs += 1
+        if not redo:
+            return
+        keys = {v: k for k, v in unique.items()}
+        order = sorted(redo)
+        for idx, enc in zip(order, self._verifier.encode([list(keys[i]) for i in order])):
+            encoded[idx] = enc
+        self.stats["verified_pairs"] += n_pairs
+        logger.debug("re-encoded %d sentences of %d near-tie pairs in float32", len(order), n_pairs)
+
+    def with_method(self, method: str) -> EmbeddingAligner:
+        """A view of this aligner with another matching method, sharing the encoder and batch cache."""
+        view = copy.copy(self)
+        view.method = canonical_method(method)
+        self._share[0] = True
+        return view
+
+    def align(self, src_tokens_batch: Sequence[Sequence[str]],
+              tgt_tokens_batch: Sequence[Sequence[str]]) -> list[AlignmentResult]:
+        """Align each pair with :attr:`method`; links are (source word, target word), scores similarities."""
+        return self.align_methods(src_tokens_batch, tgt_tokens_batch, [self.method])[self.method]
+
+    def __repr__(self) -> str:
+        return (f"EmbeddingAligner({self.model_name!r}, layer={self.layer}, method={self.method!r}, "
+                f"mode={self.mode!r})")

@@ -1,0 +1,353 @@
+"""From word links to projected spans: pure functions on token indices.
+
+Given the source spans of one sentence (``(start, end_exclusive, label)`` token ranges), the word links
+of the pair and the target tokens, :func:`project_spans` returns per span either a target token range
+or a failure with a reason, and a status:
+
+``projected``
+    the aligned target words form one contiguous range, nothing was changed;
+``fuzzy``
+    a range was found but a heuristic changed it (a gap was filled, another group of aligned words
+    was dropped, or punctuation was trimmed from the edges);
+``failed``
+    no range: ``reason`` says why (``"no aligned target words"``, ``"only punctuation aligned"``,
+    ``"conflict: lost to span 2"``).
+
+Each heuristic is a named option of :class:`SpanOptions`:
+
+``gap_fill`` (int, default 3)
+    aligned target words separated by at most this many unaligned words are joined into one group
+    (0 disables gap filling).
+``gap_rule`` (``"any"`` | ``"unclaimed"``, default ``"any"``)
+    which gaps may be filled: any gap up to ``gap_fill`` words, or only gaps whose words no source
+    word *outside* the span is linked to (*Comisión [de] Agricultura*: ``de`` is unaligned, filled;
+    a word the links give to another phrase is not).
+``trim_punct`` (bool, default True)
+    target words made only of punctuation are ignored when they are aligned to the span (so a range
+    never starts or ends with punctuation; inside a range they stay).
+``keep`` (``"largest"`` | ``"all"``, default ``"largest"``)
+    with several groups, keep the group with the most links (ties: higher summed score, then the
+    first), or cover everything from the first to the last aligned word.
+``copy_match`` (bool, default True; needs the source tokens)
+    when the span's words occur verbatim in the target (names often do), that occurrence is the
+    projection: the only one, or else the one overlapping the aligned words most. Otherwise the
+    links decide.
+``trim_case`` (bool, default True; needs the source tokens)
+    short lowercase target words (at most ``trim_case_max_len`` = 3 characters: articles,
+    prepositions) are trimmed from the start (end) of the range, unless the source span itself
+    starts (ends) with such a word (*de* Gaulle): *die* Europäischen Strukturfonds, *le* isole Azzorre. Longer lowercase words stay (English capitalizes
+    adjectives that other languages do not: *europäischen* Wettbewerbspolitik). Scripts without case
+    are never trimmed.
+``conflict`` (``"score"`` | ``"longer"`` | ``"first"`` | ``"none"``, default ``"score"``)
+    when projected ranges overlap, the higher mean link score wins (ties: the longer range, then the
+    earlier span), the longer target range wins (ties: higher score, then the earlier span), the
+    earlier source span wins, or overlaps are kept.
+
+The defaults are the heuristics chosen by ``benchmarks/projection_quality.py`` (one setting for
+Europarl en->de/es/it).
+
+Ensembles of aligners combine link sets with :func:`combine_links` (union, intersection, weighted vote).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .base import AlignmentResult, Link
+
+__all__ = [
+    "SpanOptions",
+    "ProjectedSpan",
+    "project_spans",
+    "combine_links",
+    "is_punctuation",
+    "GAP_FILLED",
+    "GROUP_DROPPED",
+    "PUNCT_TRIMMED",
+    "COPY_MATCHED",
+    "CASE_TRIMMED",
+]
+
+CONFLICT_RULES = ("longer", "score", "first", "none")
+KEEP_RULES = ("largest", "all")
+GAP_RULES = ("any", "unclaimed")
+
+GAP_FILLED = "gap filled"
+GROUP_DROPPED = "group dropped"
+PUNCT_TRIMMED = "punctuation trimmed"
+COPY_MATCHED = "copy matched"
+CASE_TRIMMED = "lowercase trimmed"
+
+
+@dataclass(frozen=True)
+class SpanOptions:
+    """The span heuristics (see the module docstring for each option)."""
+
+    gap_fill: int = 3
+    gap_rule: str = "any"
+    trim_punct: bool = True
+    keep: str = "largest"
+    conflict: str = "score"
+    copy_match: bool = True
+    trim_case: bool = True
+    trim_case_max_len: int = 3
+
+    def __post_init__(self) -> None:
+        from projector.errors import ConfigError, UnknownNameError
+
+        if self.gap_fill < 0:
+            raise ConfigError(f"gap_fill must be >= 0, got {self.gap_fill}")
+        if self.gap_rule not in GAP_RULES:
+            raise UnknownNameError("gap rule", self.gap_rule, GAP_RULES)
+        if self.keep not in KEEP_RULES:
+            raise UnknownNameError("keep rule", self.keep, KEEP_RULES)
+        if self.conflict not in CONFLICT_RULES:
+            raise UnknownNameError("conflict rule", self.conflict, CONFLICT_RULES)
+
+
+@dataclass(frozen=True)
+class ProjectedSpan:
+    """The projection of source span ``index``: a target range ``[start, end)`` or a failure."""
+
+    index: int
+    label: str
+    source: tuple[int, int]
+    target: tuple[int, int] | None
+    status: str
+    reason: str | None = None
+    score: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """Whether the span was projected (``projected`` or ``fuzzy``)."""
+        return self.target is not None
+
+
+def is_punctuation(token: str) -> bool:
+    """Whether ``token`` is non-empty and made only of Unicode punctuation characters."""
+    return bool(token) and all(unicodedata.category(ch).startswith("P") for ch in token)
+
+
+def _groups(indices: list[int], gap_fill: int, claimed: set[int] | None = None) -> list[list[int]]:
+    """Sorted indices split into groups; a gap of <= ``gap_fill`` missing positions joins groups.
+
+    With ``claimed`` (target words linked to source words outside the span), a gap holding one of
+    them is never filled.
+    """
+    groups: list[list[int]] = []
+    for j in indices:
+        prev = groups[-1][-1] if groups else None
+        if prev is not None and j - prev - 1 <= gap_fill and (
+                claimed is None or not any(g in claimed for g in range(prev + 1, j))):
+            groups[-1].append(j)
+        else:
+            groups.append([j])
+    return groups
+
+
+def _occurrences(needle: Sequence[str], haystack: Sequence[str]) -> list[int]:
+    n = len(needle)
+    if n == 0:
+        return []
+    return [k for k in range(len(haystack) - n + 1) if list(haystack[k:k + n]) == list(needle)]
+
+
+def _copy_match(span: tuple[int, int, str], src_tokens: Sequence[str], tgt_tokens: Sequence[str],
+                aligned: set[int]) -> tuple[int, int] | None:
+    start, end, _ = span
+    words = src_tokens[start:end]
+    if not words or all(is_punctuation(w) for w in words):
+        return None
+    hits = _occurrences(words, tgt_tokens)
+    if len(hits) == 1:
+        return hits[0], hits[0] + len(words)
+    if len(hits) > 1 and aligned:
+        overlap = [(len(aligned & set(range(h, h + len(words)))), -h) for h in hits]
+        best = max(overlap)
+        if best[0] > 0 and overlap.count(best) == 1:
+            return -best[1], -best[1] + len(words)
+    return None
+
+
+def _trim_case(lo: int, hi: int, first: str, last: str, tgt_tokens: Sequence[str], max_len: int,
+               droppable: Callable[[int], bool]) -> tuple[int, int, bool]:
+    """Trim short lowercase words (and then punctuation) from the edges of ``[lo, hi)``.
+
+    An edge is trimmed only when the source span's word at that edge is not itself a short lowercase
+    word. The range never becomes empty and never ends on a word it would trim.
+    """
+    def short_lower(tok: str) -> bool:
+        return tok.islower() and len(tok) <= max_len
+
+    def trimmable(j: int) -> bool:
+        return short_lower(tgt_tokens[j]) or droppable(j)
+
+    new_lo, new_hi = lo, hi
+    if not short_lower(first):
+        while new_lo < new_hi - 1 and trimmable(new_lo):
+            new_lo += 1
+    if not short_lower(last):
+        while new_hi - 1 > new_lo and trimmable(new_hi - 1):
+            new_hi -= 1
+    if (new_lo, new_hi) == (lo, hi) or trimmable(new_lo) or trimmable(new_hi - 1):
+        return lo, hi, False
+    return new_lo, new_hi, True
+
+
+def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
+                 scores: Mapping[Link, float] | None, tgt_tokens: Sequence[str],
+                 options: SpanOptions, src_tokens: Sequence[str] | None = None) -> ProjectedSpan:
+    start, end, label = span
+    src = (start, end)
+    if options.copy_match and src_tokens is not None:
+        aligned = {j for i, j in links if start <= i < end}
+        copied = _copy_match(span, src_tokens, tgt_tokens, aligned)
+        if copied is not None:
+            span_links = [(i, j) for i, j in links if start <= i < end and copied[0] <= j < copied[1]]
+            score = (sum(scores.get(lk, 1.0) for lk in span_links) / len(span_links)
+                     if scores is not None and span_links else 1.0)
+            return ProjectedSpan(index, label, src, copied, "projected", None, score, (COPY_MATCHED,))
+    weight: dict[int, float] = {}
+    count: dict[int, int] = {}
+    for i, j in links:
+        if start <= i < end and 0 <= j < len(tgt_tokens):
+            count[j] = count.get(j, 0) + 1
+            weight[j] = weight.get(j, 0.0) + (scores.get((i, j), 1.0) if scores is not None else 1.0)
+    if not count:
+        return ProjectedSpan(index, label, src, None, "failed", "no aligned target words")
+    targets = sorted(count)
+
+    def droppable(j: int) -> bool:
+        return options.trim_punct and is_punctuation(tgt_tokens[j])
+
+    dropped_punct = [j for j in targets if droppable(j)]
+    targets = [j for j in targets if not droppable(j)]
+    if not targets:
+        return ProjectedSpan(index, label, src, None, "failed", "only punctuation aligned")
+    notes: list[str] = []
+    claimed = None
+    if options.gap_rule == "unclaimed":
+        claimed = {j for i, j in links if not start <= i < end}
+    groups = _groups(targets, options.gap_fill, claimed)
+    if options.keep == "all":
+        chosen = targets
+    else:
+        def rank(group: list[int]) -> tuple[int, float]:
+            return (sum(count[j] for j in group), sum(weight[j] for j in group))
+
+        best = max(range(len(groups)), key=lambda g: (rank(groups[g]), -g))
+        chosen = groups[best]
+        if len(groups) > 1:
+            notes.append(GROUP_DROPPED)
+    lo, hi = chosen[0], chosen[-1] + 1
+    if hi - lo > len(chosen):
+        notes.append(GAP_FILLED)
+    if any(not lo <= j < hi for j in dropped_punct):
+        notes.append(PUNCT_TRIMMED)
+    if options.trim_case and src_tokens is not None:
+        lo, hi, trimmed = _trim_case(lo, hi, src_tokens[start], src_tokens[end - 1], tgt_tokens,
+                                     options.trim_case_max_len, droppable)
+        if trimmed:
+            notes.append(CASE_TRIMMED)
+    inside = [j for j in targets if lo <= j < hi]
+    n_links = sum(count[j] for j in inside)
+    score = sum(weight[j] for j in inside) / n_links if n_links else 0.0
+    status = "fuzzy" if notes else "projected"
+    return ProjectedSpan(index, label, src, (lo, hi), status, None, score, tuple(notes))
+
+
+def _resolve_conflicts(projected: list[ProjectedSpan], rule: str) -> list[ProjectedSpan]:
+    if rule == "none":
+        return projected
+    candidates = [p for p in projected if p.target is not None]
+
+    def priority(p: ProjectedSpan) -> tuple[float, ...]:
+        assert p.target is not None
+        length = p.target[1] - p.target[0]
+        if rule == "longer":
+            return (-length, -p.score, p.index)
+        if rule == "score":
+            return (-p.score, -length, p.index)
+        return (p.index,)
+
+    accepted: list[ProjectedSpan] = []
+    lost: dict[int, int] = {}
+    for p in sorted(candidates, key=priority):
+        assert p.target is not None
+        winner = next((a for a in accepted if a.target is not None
+                       and p.target[0] < a.target[1] and a.target[0] < p.target[1]), None)
+        if winner is None:
+            accepted.append(p)
+        else:
+            lost[p.index] = winner.index
+    out: list[ProjectedSpan] = []
+    for p in projected:
+        if p.index in lost:
+            out.append(ProjectedSpan(p.index, p.label, p.source, None, "failed",
+                                     f"conflict: lost to span {lost[p.index]}", p.score, p.notes))
+        else:
+            out.append(p)
+    return out
+
+
+def project_spans(spans: Sequence[tuple[int, int, str]], links: AlignmentResult | Iterable[Link],
+                  tgt_tokens: Sequence[str], *, src_tokens: Sequence[str] | None = None,
+                  scores: Mapping[Link, float] | None = None,
+                  options: SpanOptions | None = None) -> list[ProjectedSpan]:
+    """Project source ``spans`` onto the target through word ``links``; one result per span, in order.
+
+    ``links`` is an :class:`AlignmentResult` (its scores are used unless ``scores`` is given) or any
+    iterable of ``(i, j)`` links. ``tgt_tokens`` are the target words (used for punctuation trimming and
+    bounds); ``src_tokens`` the source words (needed by ``copy_match``). Links outside the target are
+    ignored.
+    """
+    options = options or SpanOptions()
+    if isinstance(links, AlignmentResult):
+        if scores is None:
+            scores = links.scores
+        link_list: list[Link] = list(links.links)
+    else:
+        link_list = [(int(i), int(j)) for i, j in links]
+    projected = [_project_one(k, span, link_list, scores, tgt_tokens, options, src_tokens)
+                 for k, span in enumerate(spans)]
+    return _resolve_conflicts(projected, options.conflict)
+
+
+def combine_links(results: Sequence[AlignmentResult], method: str = "union",
+                  weights: Sequence[float] | None = None, threshold: float = 0.5) -> AlignmentResult:
+    """Combine the link sets several aligners gave for the same sentence pair.
+
+    ``union`` keeps a link any aligner gives, ``intersection`` one all give, ``vote`` one whose summed
+    aligner weight (default 1 each) is at least ``threshold`` times the total weight. The combined score of a link
+    is its weighted vote share for ``vote``, otherwise the mean of the scores the aligners gave it.
+    """
+    from projector.errors import ConfigError, UnknownNameError
+
+    if method not in ("union", "intersection", "vote"):
+        raise UnknownNameError("ensemble method", method, ("union", "intersection", "vote"))
+    if not results:
+        return AlignmentResult(frozenset(), {})
+    w = list(weights) if weights is not None else [1.0] * len(results)
+    if len(w) != len(results):
+        raise ConfigError(f"{len(w)} weights for {len(results)} aligners")
+    total = sum(w)
+    votes: dict[Link, float] = {}
+    given: dict[Link, list[float]] = {}
+    for res, wk in zip(results, w):
+        for link in res.links:
+            votes[link] = votes.get(link, 0.0) + wk
+            given.setdefault(link, []).append(res.score(link))
+    if method == "union":
+        keep = set(votes)
+    elif method == "intersection":
+        keep = {link for link in votes if len(given[link]) == len(results)}
+    else:
+        keep = {link for link, v in votes.items() if v >= threshold * total - 1e-12}
+    if method == "vote":
+        scores = {link: votes[link] / total for link in keep}
+    else:
+        scores = {link: sum(given[link]) / len(given[link]) for link in keep}
+    return AlignmentResult(frozenset(keep), scores)
