@@ -230,21 +230,9 @@ def span_scores(predicted: Sequence[Iterable[tuple[int, int, str]]],
 
 
 def iob_to_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """IOB1/IOB2/BIOES tags -> ``[(start, end_exclusive, label)]`` (a stray ``I-X`` starts a span)."""
-    spans: list[tuple[int, int, str]] = []
-    start: int | None = None
-    label = ""
-    for k, tag in enumerate(list(tags) + ["O"]):
-        prefix, _, lab = tag.partition("-")
-        if tag == "O" or not lab:
-            prefix, lab = "O", ""
-        boundary = prefix in ("B", "S", "O") or lab != label
-        if start is not None and boundary:
-            spans.append((start, k, label))
-            start = None
-        if prefix != "O" and start is None:
-            start, label = k, lab
-        if prefix in ("E", "S") and start is not None:
-            spans.append((start, k + 1, label))
-            start = None
-    return spans
+    """Tags in any scheme -> ``[(start, end_exclusive, label)]`` (scheme detected; a stray ``I-X`` starts a
+    span): :func:`projector.convert.tags_to_chunks` on token indices."""
+    from projector.convert import detect_scheme, tags_to_chunks
+
+    chunks, _ = tags_to_chunks(list(tags), detect_scheme([list(tags)]))
+    return [(c.start, c.end, c.label) for c in chunks]

@@ -59,26 +59,14 @@ def write_data(path: Path, n: int, seed: int = 0) -> Path:
 def build_models(work: Path) -> tuple[Path, Path]:
     """The tiny Marian model and the tiny encoder (built once under ``work``)."""
     sys.path.insert(0, str(REPO))
-    import torch
-    import transformers
-
-    from tests.mt.tiny_models import build_marian
+    from tests.mt.tiny_models import build_bert, build_marian
 
     marian = work / "opus-mt-en-pt"
     if not (marian / "config.json").exists():
         build_marian(marian)
     encoder = work / "encoder"
     if not (encoder / "config.json").exists():
-        encoder.mkdir(parents=True, exist_ok=True)
-        letters = "abcdefghijklmnopqrstuvwxyz"
-        vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *letters, *(f"##{c}" for c in letters)]
-        (encoder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-        transformers.BertTokenizerFast(vocab_file=str(encoder / "vocab.txt"), do_lower_case=True,
-                                       model_max_length=128).save_pretrained(encoder)
-        torch.manual_seed(0)
-        config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4,
-                                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-        transformers.BertModel(config).eval().save_pretrained(encoder)
+        build_bert(encoder, WORDS, max_positions=128)
     return marian, encoder
 
 

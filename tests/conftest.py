@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.model_fixtures import ct2_translators, hf_models, hf_translators, mt_cache  # noqa: F401  (fixtures)
+# the tiny real MT models, registered once for the whole suite (built once per session)
+pytest_plugins = ["tests.model_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -63,19 +64,11 @@ def tiny_marian(hf_models: dict[str, Path]) -> Path:
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 4-layer BertModel with a WordPiece tokenizer, saved as a transformers folder."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    out = tmp_path_factory.mktemp("tiny-encoder")
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *NER_WORDS, *letters, *(f"##{c}" for c in letters)]
-    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    transformers.BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True,
-                                   model_max_length=128).save_pretrained(out)
-    torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4,
-                                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    transformers.BertModel(config).eval().save_pretrained(out)
-    return out
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.mt.tiny_models import build_bert
+
+    return build_bert(tmp_path_factory.mktemp("tiny-encoder"), NER_WORDS, max_positions=128)
 
 
 @pytest.fixture()

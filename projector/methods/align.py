@@ -33,7 +33,8 @@ class AlignMethod:
         aligner: an aligner name (``embedding``, ``eflomal``, ``ensemble``) or object; default: the
             benchmark's best configuration with ``encoder``, else ``eflomal``.
         aligner_options: keyword options of a named aligner.
-        gap_fill, trim_punct, keep, conflict: the span heuristics (:class:`alignment.heuristics.SpanOptions`).
+        gap_fill, trim_punct, keep, conflict, copy_match: overrides of the span heuristics (default: the
+            benchmark's :data:`alignment.project.DEFAULT_SPAN_OPTIONS`; see :class:`alignment.heuristics.SpanOptions`).
         mode: ``exact`` (PyTorch, identical to simalign) or ``fast`` (CTranslate2 int8 encoder).
         beam_size: beam size for translation.
         extra_text_root: an MT test-set folder whose parallel text sharpens eflomal (see
@@ -45,10 +46,13 @@ class AlignMethod:
     supports_template = True
 
     def __init__(self, translator: Any = None, model: str | None = None, encoder: str | None = None,
-                 aligner: Any = None, aligner_options: dict[str, Any] | None = None, gap_fill: int = 1,
-                 trim_punct: bool = True, keep: str = "largest", conflict: str = "longer", mode: str = "exact",
-                 beam_size: int = 4, extra_text_root: str | None = None, layer: int | None = None) -> None:
-        from alignment.heuristics import SpanOptions
+                 aligner: Any = None, aligner_options: dict[str, Any] | None = None, gap_fill: int | None = None,
+                 trim_punct: bool | None = None, keep: str | None = None, conflict: str | None = None,
+                 copy_match: bool | None = None, mode: str = "exact", beam_size: int = 4,
+                 extra_text_root: str | None = None, layer: int | None = None) -> None:
+        import dataclasses
+
+        from alignment.project import DEFAULT_SPAN_OPTIONS
 
         self.translator = translator
         self.model = model
@@ -56,7 +60,9 @@ class AlignMethod:
         self.mode = mode
         self.beam_size = beam_size
         self.extra_text_root = extra_text_root
-        self.options = SpanOptions(gap_fill=gap_fill, trim_punct=trim_punct, keep=keep, conflict=conflict)
+        overrides = {k: v for k, v in (("gap_fill", gap_fill), ("trim_punct", trim_punct), ("keep", keep),
+                                       ("conflict", conflict), ("copy_match", copy_match)) if v is not None}
+        self.options = dataclasses.replace(DEFAULT_SPAN_OPTIONS, **overrides)
         self._aligner_spec = aligner
         self._aligner_options = dict(aligner_options or {})
         self.layer = layer
@@ -102,7 +108,11 @@ class AlignMethod:
 
         aligner = self._aligner_spec if isinstance(self._aligner_spec, str) or self._aligner_spec is None \
             else getattr(self._aligner_spec, "name", type(self._aligner_spec).__name__)
-        return options_signature("align", {"aligner": aligner or ("best" if self.encoder else "eflomal"),
+        if aligner is None:
+            from alignment.project import BEST_CONFIG
+
+            aligner = BEST_CONFIG["name"] if self.encoder else "eflomal"
+        return options_signature("align", {"aligner": aligner,
                                            "encoder": self.encoder, "mode": self.mode, "layer": self.layer,
                                            **vars(self.options)})
 
@@ -152,7 +162,7 @@ class AlignMethod:
                 else:
                     chunks.append((i, (chunk.start, chunk.end, span.label)))
             projected = project_spans([c for _, c in chunks], links[pos], [t.text for t in t_tokens],
-                                      options=self.options)
+                                      src_tokens=[t.text for t in s_tokens], options=self.options)
             by_span: dict[int, SpanProjection] = {}
             for (i, _), p in zip(chunks, projected):
                 span = item.spans[i]

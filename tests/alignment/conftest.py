@@ -29,19 +29,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 4-layer BertModel with a WordPiece tokenizer, saved as a transformers folder."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    out = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *LETTERS, *(f"##{c}" for c in LETTERS)]
-    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = transformers.BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True,
-                                         model_max_length=64)
-    tok.save_pretrained(out)
-    torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=4,
-                                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
-    transformers.BertModel(config).eval().save_pretrained(out)
-    return out
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.mt.tiny_models import build_bert
+
+    return build_bert(tmp_path_factory.mktemp("tiny-bert"), WORDS)
 
 
 @pytest.fixture(scope="session")

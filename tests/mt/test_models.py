@@ -12,7 +12,6 @@ import pytest
 
 from mt_backends import EMPTY, MAX_LENGTH, OK, SPLIT, TOO_LONG, load_translator
 from projector.errors import ConfigError, UnsupportedLanguageError
-
 from tests.model_fixtures import FAMILIES, FAMILY_MODELS
 
 pytestmark = pytest.mark.slow

@@ -214,3 +214,25 @@ BUILDERS = {
     "mbart50": build_mbart50,
     "madlad": build_madlad,
 }
+
+
+def build_bert(out: Path, words: list[str], *, layers: int = 4, hidden: int = 32, max_positions: int = 64,
+               seed: int = 0) -> Path:
+    """A random BertModel with a lower-cased WordPiece vocabulary of ``words`` plus letters (so any word
+    can be spelled), saved as a transformers folder: a tiny real encoder for the aligners."""
+    import torch
+    import transformers
+
+    out.mkdir(parents=True, exist_ok=True)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = list(dict.fromkeys(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *letters,
+                                *(f"##{c}" for c in letters)]))
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    transformers.BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True,
+                                   model_max_length=max_positions).save_pretrained(out)
+    torch.manual_seed(seed)
+    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
+                                     num_attention_heads=2, intermediate_size=2 * hidden,
+                                     max_position_embeddings=max_positions)
+    transformers.BertModel(config).eval().save_pretrained(out)
+    return out
