@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,32 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def read_tokens(path: Path, limit: int) -> list[list[str]]:
-    """Tokens of the first ``limit`` sentences of a CoNLL file (token in the first column)."""
-    sents: list[list[str]] = []
-    cur: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if cur:
-                sents.append(cur)
-                cur = []
-            continue
-        cur.append(line.split()[0])
-    if cur:
-        sents.append(cur)
-    return sents[:limit]
-
-
-def ensure_encoder(path: str | None) -> str:
-    """The encoder folder: ``path``, or e5 built once into the cache."""
-    if path:
-        return path
-    cache = Path(os.environ.get("PROJECTOR_CACHE", Path.home() / ".cache" / "projector")) / "e5-small"
-    if not (cache / "config.json").exists():
-        subprocess.run([sys.executable, str(SHARED / "tools" / "build_e5_encoder.py"), str(cache)], check=True)
-    return str(cache)
+from _common import conll_sentences, ensure_encoder  # noqa: E402
 
 
 def main() -> None:
@@ -73,8 +48,8 @@ def main() -> None:
         print(json.dumps({"skipped": "../shared is absent"}))
         return
     encoder = ensure_encoder(args.encoder)
-    src = read_tokens(data / "en-europarl.test.conll02", args.pairs)
-    tgt = read_tokens(data / "de-europarl.test.conll02", args.pairs)
+    src = [t for t, _ in conll_sentences(data / "en-europarl.test.conll02", args.pairs)]
+    tgt = [t for t, _ in conll_sentences(data / "de-europarl.test.conll02", args.pairs)]
     n = len(src)
 
     from simalign import SentenceAligner
@@ -89,8 +64,8 @@ def main() -> None:
     fast32 = EmbeddingAligner(encoder, layer=args.layer, method=args.method, mode="fast",
                               compute_type="float32", cache_dir=args.cache_dir)
     # warm-up, not timed: thread pools, allocators, first kernels
-    warm_src, warm_tgt = read_tokens(data / "en-europarl.test.conll02", args.pairs + 8)[-8:], \
-        read_tokens(data / "de-europarl.test.conll02", args.pairs + 8)[-8:]
+    warm_src, warm_tgt = [t for t, _ in conll_sentences(data / "en-europarl.test.conll02", args.pairs + 8)][-8:], \
+        [t for t, _ in conll_sentences(data / "de-europarl.test.conll02", args.pairs + 8)][-8:]
     for s, t in zip(warm_src, warm_tgt):
         ref_aligner.get_word_aligns(s, t)
     exact.align(warm_src, warm_tgt)

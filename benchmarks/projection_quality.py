@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import pickle
 import sys
 import time
@@ -31,39 +30,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import conll_sentences, ensure_encoder  # noqa: E402
 
 LANGS = ("de", "es", "it")
 REFERENCE = {"de": 0.900, "es": 0.900, "it": 0.866, "avg": 0.889}
-
-
-def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
-    """A small CoNLL reader: (tokens, tags) per sentence; token first column, tag last."""
-    sents: list[tuple[list[str], list[str]]] = []
-    toks: list[str] = []
-    tags: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if toks:
-                sents.append((toks, tags))
-                toks, tags = [], []
-            continue
-        cols = line.split("\t") if "\t" in line else line.split()
-        toks.append(cols[0])
-        tags.append(cols[-1])
-    if toks:
-        sents.append((toks, tags))
-    return sents
-
-
-def ensure_encoder(path: str | None) -> str:
-    if path:
-        return path
-    import subprocess
-
-    cache = Path(os.environ.get("PROJECTOR_CACHE", Path.home() / ".cache" / "projector")) / "e5-small"
-    if not (cache / "config.json").exists():
-        subprocess.run([sys.executable, str(SHARED / "tools" / "build_e5_encoder.py"), str(cache)], check=True)
-    return str(cache)
 
 
 def cached(cache: Path | None, key: str, default: Any) -> Any:
@@ -106,10 +78,10 @@ def main() -> None:
 
     cache = Path(args.cache) if args.cache else None
     encoder = ensure_encoder(args.encoder)
-    en = read_conll(data / "en-europarl.test.conll02")
+    en = conll_sentences(data / "en-europarl.test.conll02")
     src = [t for t, _ in en]
     src_spans = [iob_to_spans(tags) for _, tags in en]
-    tgt = {lang: read_conll(data / f"{lang}-europarl.test.conll02") for lang in LANGS}
+    tgt = {lang: conll_sentences(data / f"{lang}-europarl.test.conll02") for lang in LANGS}
     for lang in LANGS:
         assert len(tgt[lang]) == len(en), lang
     tgt_tokens = {lang: [t for t, _ in tgt[lang]] for lang in LANGS}

@@ -49,18 +49,20 @@ def evaluate_projection(src: str | Path, tgt: str | Path, *, src_lang: str, tgt_
 
         mt = load_mt(model, src_lang, tgt_lang)
     meth = _method(method, mt, dict(method_options or {}))
-    predicted, gold = [], []
+    predicted: list[set[tuple[int, int, str]]] = []
+    gold: list[set[tuple[int, int, str]]] = []
     status: Counter[str] = Counter()
     for tgt_ex, result in zip(target, project_examples(source, meth, src_lang, tgt_lang, templates=target)):
-        chunks = set()
+        chunks: set[tuple[int, int, str]] = set()
         for p in result.spans:
             status[p.status] += 1
             if p.target is not None:
                 chunk = snap_span(p.target, tgt_ex.tokens, Snap.EXPAND)
                 if chunk is not None:
-                    chunks.add(tuple(chunk))
+                    chunks.add((chunk.start, chunk.end, chunk.label))
         predicted.append(chunks)
-        gold.append({tuple(c) for s in tgt_ex.spans if (c := snap_span(s, tgt_ex.tokens, Snap.STRICT)) is not None})
+        gold.append({(c.start, c.end, c.label) for s in tgt_ex.spans
+                     if (c := snap_span(s, tgt_ex.tokens, Snap.STRICT)) is not None})
     scores = span_scores(predicted, gold)
     return {**scores, "examples": len(source), "status": dict(status), "method": meth.signature()}
 

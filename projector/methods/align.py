@@ -60,7 +60,7 @@ class AlignMethod:
         self.mode = mode
         self.beam_size = beam_size
         self.extra_text_root = extra_text_root
-        overrides = {k: v for k, v in (("gap_fill", gap_fill), ("trim_punct", trim_punct), ("keep", keep),
+        overrides: dict[str, Any] = {k: v for k, v in (("gap_fill", gap_fill), ("trim_punct", trim_punct), ("keep", keep),
                                        ("conflict", conflict), ("copy_match", copy_match)) if v is not None}
         self.options = dataclasses.replace(DEFAULT_SPAN_OPTIONS, **overrides)
         self._aligner_spec = aligner

@@ -48,21 +48,9 @@ def e5_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def read_conll_tokens(path: Path, limit: int | None = None) -> list[tuple[list[str], list[str]]]:
-    """A minimal CoNLL reader (token in the first column, tag in the last) for test data."""
-    sents: list[tuple[list[str], list[str]]] = []
-    toks: list[str] = []
-    tags: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if toks:
-                sents.append((toks, tags))
-                toks, tags = [], []
-                if limit is not None and len(sents) >= limit:
-                    return sents
-            continue
-        cols = line.split()
-        toks.append(cols[0])
-        tags.append(cols[-1])
-    if toks:
-        sents.append((toks, tags))
-    return sents
+    """``(tokens, IOB2 tags)`` of the first sentences of a CoNLL file, with projector's reader."""
+    from projector import read
+    from projector.convert import spans_to_tags
+
+    examples = list(read(path, format="conll").examples())[:limit]
+    return [(ex.words, spans_to_tags(ex.spans, ex.tokens)[0]) for ex in examples]
