@@ -194,6 +194,9 @@ def translate_train(
                                           "output_format": output_format, "source": corpus.info.source})
     outputs: dict[str, Path] = {}
     corpora: dict[str, Corpus] = {}
+    if translator is None:  # every language needs a model: fail before any work, not after the first language
+        for lang in langs:
+            model or default_model(src_lang, lang)
     loaded: dict[str, Any] = {}
     for lang in langs:
         if translator is not None:

@@ -218,3 +218,21 @@ def test_cli_translate_train_every_method_ner_and_events(tmp_path: Path, tiny_ma
         assert sum(rep["triggers"].values()) == sum(len(e.events) for e in source.examples())
         assert f"method:{method}(" in report["signature"]
         assert (out / "pt" / "README.md").exists() and (out / "report.json").exists()
+
+
+def test_several_target_languages_in_one_run(tmp_path: Path, tiny_nllb: Path, tiny_encoder: Path,
+                                             projector_cache: Path) -> None:
+    src = write_ner_conll(tmp_path / "train.conll", 5, seed=2)
+    result = translate_train(src, tgt_langs="pt,de,zh-Hant", method="align", model=str(tiny_nllb),
+                             output=tmp_path / "out", output_format="conll", method_options=_align_options(tiny_encoder))
+    assert set(result.report.languages) == {"pt", "de", "zh-Hant"}
+    for lang in ("pt", "de", "zh-Hant"):
+        assert result.report.languages[lang].examples_in == 5
+        assert (tmp_path / "out" / lang / "train.conll").exists()
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "tgt:pt,de,zh-Hant" in report["signature"]
+    from projector.errors import UnsupportedLanguageError
+
+    with pytest.raises(UnsupportedLanguageError):
+        translate_train(src, tgt_langs="sw", method="align", model=str(tiny_nllb),
+                        method_options=_align_options(tiny_encoder))
