@@ -54,6 +54,7 @@ EasyProject marker-fine-tuned NLLB as scorer, whose tokenizer comes from the bas
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -364,7 +365,8 @@ class CodecMethod:
         if span.end > len(text):
             return "span outside the source text"
         if task is not None and task.status != "ok":
-            return f"cannot score: {task.reason or task.status}"
+            # a stable phrase (reports group failures by reason): the numbers of the MT reason are masked
+            return "cannot score: " + re.sub(r"\d+", "N", task.reason or task.status)
         if task is not None and not task.opens:
             return "no allowed marker position in the target"
         if not cands:

@@ -194,7 +194,7 @@ class MarkersMethod:
         order = sorted(kept, key=lambda k: (it.spans[k].start, -it.spans[k].end))
         if p.error is not None or len(p.spans) != len(order):
             reason = (f"markers: {p.error}" if p.error else
-                      f"marker count mismatch: {len(order)} spans marked, {len(p.spans)} read back")
+                      "marker count mismatch: " + ("markers lost" if len(p.spans) < len(order) else "extra markers"))
             result.update({k: SpanProjection.failure(it.spans[k], reason) for k in order})
         else:
             for k, (target, status, why) in zip(order, self._assign(it, order, p, span_tr, n), strict=True):
@@ -223,7 +223,7 @@ class MarkersMethod:
             tgts = tgt_groups.get(name, [])
             if len(tgts) != len(members):
                 for pos in members:
-                    out[pos] = (None, SpanStatus.FAILED, f"tag <{name}>: {len(members)} sent, {len(tgts)} read back")
+                    out[pos] = (None, SpanStatus.FAILED, f"tag <{name}> count mismatch")
                 continue
             labels = {it.spans[order[pos]].label for pos in members}
             if len(members) == 1 or (self.markers == "brackets" and len(labels) == 1):

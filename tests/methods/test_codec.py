@@ -116,7 +116,7 @@ def test_separate_scorer_and_too_long_inputs(ct2_translators: dict[str, Any]) ->
                          "en", "pt")
     assert out[0].info["marker_pieces"] == [["▁["], ["▁]"]]  # the scorer's (NLLB) pieces
     failed = out[1].spans[0]
-    assert failed.status == SpanStatus.FAILED and "limit" in (failed.reason or "")
+    assert failed.status == SpanStatus.FAILED and "limit" in (failed.reason or ""), failed.reason
     with pytest.raises(ConfigError):
         CodecMethod(translator=ct2_translators["nllb"], search="greedy")
 
