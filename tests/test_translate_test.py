@@ -147,3 +147,20 @@ def test_spacy_predictor_maps_ontonotes_labels() -> None:
     found = {(s.text_of(text), s.label) for s in spans}
     assert ("Angela Merkel", "PER") in found and ("Paris", "LOC") in found
     assert all(s.label not in ("PERSON", "GPE") for s in spans)
+
+
+def test_codec_projects_predictions_back_onto_the_original(tmp_path: Path, tiny_nllb: Path,
+                                                            projector_cache: Path) -> None:
+    src = tmp_path / "test.conll"
+    src.write_text(PT, encoding="utf-8")
+    translate_test(src, tgt_lang="pt", model=str(tiny_nllb), export=tmp_path / "en.jsonl")
+    _label_pivot_side(tmp_path / "en.jsonl", tmp_path / "en_labeled.jsonl")
+    result = translate_test(src, tgt_lang="pt", method="codec", model=str(tiny_nllb),
+                            predictions=tmp_path / "en_labeled.jsonl", method_options={"search": "exact"})
+    rep = result.report.languages["pt"]
+    assert rep.examples_in == 3
+    assert "method:codec(" in result.report.signature
+    originals = list(read(src).examples())
+    for orig, pred in zip(originals, result.predictions.examples()):
+        assert pred.text == orig.text  # the original sentence is the template: spans point into it
+        assert all(0 <= s.start < s.end <= len(orig.text) for s in pred.spans)
