@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -206,18 +206,3 @@ def only_split(corpus: Corpus, split: str | None, path: Path) -> list[tuple[str,
 
         raise UnknownNameError("split", split, corpus.splits)
     return [(split, corpus.splits[split])]
-
-
-def merge_meta(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` updated with ``extra`` (shallow)."""
-    out = dict(base)
-    out.update(extra)
-    return out
-
-
-def ensure_examples(examples: Iterable[Example], path: Path) -> list[Example]:
-    """The examples as a list; an empty input is an error naming the file."""
-    out = list(examples)
-    if not out:
-        raise FormatError("no examples found (empty file?)", path=path)
-    return out
