@@ -96,16 +96,25 @@ def read_pharaoh_gold(text_path: str | os.PathLike[str], gold_path: str | os.Pat
             raise InputError("expected one 'source ||| target' separator", path=tpath, line=n)
         src, _, tgt = tline.partition("|||")
         pair = GoldPair(_split(src), _split(tgt), *_parse_gold_line(gline, 0 if zero_based else 1, gpath, n))
-        bad = next(((i, j) for i, j in pair.possible if i >= len(pair.src) or j >= len(pair.tgt)), None)
-        if bad is not None:
-            error = InputError(f"link {bad[0]}-{bad[1]} (0-indexed) outside the sentence pair "
-                               f"({len(pair.src)} x {len(pair.tgt)} words)", path=gpath, line=n)
-            if not skip_invalid:
-                raise error
-            logger.warning("skipped: %s", error)
-            continue
-        pairs.append(pair)
+        if _links_in_range(pair, gpath, n, skip_invalid):
+            pairs.append(pair)
     return pairs
+
+
+def _links_in_range(pair: GoldPair, path: Path, line: int, skip_invalid: bool) -> bool:
+    """True when every link lies inside the pair; otherwise raise :class:`InputError` naming the line, or
+    (``skip_invalid``) log it and return False."""
+    from projector.errors import InputError
+
+    bad = next(((i, j) for i, j in pair.possible if not (0 <= i < len(pair.src) and 0 <= j < len(pair.tgt))), None)
+    if bad is None:
+        return True
+    error = InputError(f"link {bad[0]}-{bad[1]} (0-indexed) outside the sentence pair "
+                       f"({len(pair.src)} x {len(pair.tgt)} words)", path=path, line=line)
+    if not skip_invalid:
+        raise error
+    logger.warning("skipped: %s", error)
+    return False
 
 
 def read_jsonl_gold(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> list[GoldPair]:
@@ -137,16 +146,8 @@ def read_jsonl_gold(path: str | os.PathLike[str], *, skip_invalid: bool = False)
             except (TypeError, ValueError):
                 raise InputError("alignment must be a list of [i, j] integer pairs", path=p, line=n) from None
             pair = GoldPair(src, tgt, sure, possible)
-            bad = next(((i, j) for i, j in pair.possible
-                        if not (0 <= i < len(src) and 0 <= j < len(tgt))), None)
-            if bad is not None:
-                error = InputError(f"link {list(bad)} outside the sentence pair ({len(src)} x {len(tgt)} words)",
-                                   path=p, line=n)
-                if not skip_invalid:
-                    raise error
-                logger.warning("skipped: %s", error)
-                continue
-            pairs.append(pair)
+            if _links_in_range(pair, p, n, skip_invalid):
+                pairs.append(pair)
     return pairs
 
 
