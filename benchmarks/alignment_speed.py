@@ -2,8 +2,9 @@
 
 Aligns N sentence pairs of ../shared/data/europarl-ner (en-de, human translations) with
 ``simalign.SentenceAligner`` (one pair per forward pass) and with :class:`alignment.EmbeddingAligner`
-in exact mode (torch, float32, encoder cut at the alignment layer), fast mode (the cut encoder in
-CTranslate2 int8) and fast mode in float32 (CTranslate2 without quantization). Model loading, the one-off CTranslate2 conversion and
+in exact mode (torch, float32, encoder cut at the alignment layer) and in fast mode with each compute
+type: the default (``auto``: bfloat16 autocast where the CPU has native bfloat16, else CTranslate2
+int8), CTranslate2 int8 and CTranslate2 float32. Model loading, the one-off CTranslate2 conversion and
 a warm-up on 8 other pairs are not timed; the aligners run interleaved, chunk by chunk (100 pairs,
 one batch), so that load from other processes falls on all of them alike. Wall-clock and process CPU
 time are both reported (the machine may be shared).
@@ -38,7 +39,7 @@ def main() -> None:
     parser.add_argument("--encoder", default=None, help="encoder folder or id (default: e5 from ../shared)")
     parser.add_argument("--layer", type=int, default=8)
     parser.add_argument("--method", default="itermax", choices=["inter", "itermax", "mwmf", "fwd", "rev"])
-    parser.add_argument("--compute-type", default="int8")
+    parser.add_argument("--compute-type", default="auto", help="fast mode's compute type (default: auto)")
     parser.add_argument("--cache-dir", default=None, help="CTranslate2 conversion cache")
     parser.add_argument("--chunk", type=int, default=100, help="pairs per interleaved timing chunk")
     args = parser.parse_args()
@@ -61,6 +62,8 @@ def main() -> None:
     exact = EmbeddingAligner(encoder, layer=args.layer, method=args.method, mode="exact")
     fast = EmbeddingAligner(encoder, layer=args.layer, method=args.method, mode="fast",
                             compute_type=args.compute_type, cache_dir=args.cache_dir)
+    int8 = EmbeddingAligner(encoder, layer=args.layer, method=args.method, mode="fast",
+                            compute_type="int8", cache_dir=args.cache_dir)
     fast32 = EmbeddingAligner(encoder, layer=args.layer, method=args.method, mode="fast",
                               compute_type="float32", cache_dir=args.cache_dir)
     # warm-up, not timed: thread pools, allocators, first kernels
@@ -70,11 +73,12 @@ def main() -> None:
         ref_aligner.get_word_aligns(s, t)
     exact.align(warm_src, warm_tgt)
     fast.align(warm_src, warm_tgt)
+    int8.align(warm_src, warm_tgt)
     fast32.align(warm_src, warm_tgt)
 
     # the three run chunk by chunk, interleaved, so that load from other processes on a shared
     # machine falls on all of them alike; each chunk is one batch for the batched aligners
-    names = ("simalign", "exact", "fast", "fast_float32")
+    names = ("simalign", "exact", "fast", "fast_int8", "fast_float32")
     links: dict[str, list[frozenset[tuple[int, int]]]] = {k: [] for k in names}
     wall = dict.fromkeys(names, 0.0)
     cpu = dict.fromkeys(names, 0.0)
@@ -83,6 +87,7 @@ def main() -> None:
                                     for s, t in zip(cs, ct)],
         "exact": lambda cs, ct: [r.links for r in exact.align(cs, ct)],
         "fast": lambda cs, ct: [r.links for r in fast.align(cs, ct)],
+        "fast_int8": lambda cs, ct: [r.links for r in int8.align(cs, ct)],
         "fast_float32": lambda cs, ct: [r.links for r in fast32.align(cs, ct)],
     }
     for k in range(0, n, args.chunk):
@@ -97,6 +102,12 @@ def main() -> None:
     ref, exact_links, fast_links = links["simalign"], links["exact"], links["fast"]
 
     n_ref_links = sum(len(r) for r in ref)
+
+    def same_links(name: str) -> float:
+        return round(sum(len(a & b) for a, b in zip(links[name], ref)) / max(n_ref_links, 1), 4)
+
+    def same_pairs(name: str) -> float:
+        return round(sum(a == b for a, b in zip(links[name], ref)) / n, 4)
     result = {
         "pairs": n,
         "encoder": Path(encoder).name,
@@ -108,18 +119,20 @@ def main() -> None:
         "exact_speedup": round(wall["simalign"] / wall["exact"], 2),
         "speedup": round(wall["simalign"] / wall["fast"], 2),
         "identical": exact_links == ref,
-        "exact_identical_pairs": sum(a == b for a, b in zip(exact_links, ref)) / n,
+        "exact_identical_pairs": same_pairs("exact"),
         "wall_seconds": {k: round(v, 1) for k, v in wall.items()},
         "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
         "cpu_speedup": {k: round(cpu["simalign"] / cpu[k], 2) for k in names[1:]},
-        "fast_compute_type": args.compute_type,
-        "fast_identical_pairs": sum(a == b for a, b in zip(fast_links, ref)) / n,
-        "fast_identical_links": sum(len(a & b) for a, b in zip(fast_links, ref)) / max(n_ref_links, 1),
-        "fast_link_f1_vs_simalign": 2 * sum(len(a & b) for a, b in zip(fast_links, ref))
-        / max(n_ref_links + sum(len(a) for a in fast_links), 1),
+        "fast_compute_type": fast.compute_type,
+        "fast_identical_pairs": same_pairs("fast"),
+        "fast_identical_links": same_links("fast"),
+        "fast_link_f1_vs_simalign": round(2 * sum(len(a & b) for a, b in zip(fast_links, ref))
+                                          / max(n_ref_links + sum(len(a) for a in fast_links), 1), 4),
+        "fast_int8_speedup": round(wall["simalign"] / wall["fast_int8"], 2),
+        "fast_int8_identical_links": same_links("fast_int8"),
         "fast_float32_speedup": round(wall["simalign"] / wall["fast_float32"], 2),
         "fast_float32_identical": links["fast_float32"] == ref,
-        "fast_float32_identical_pairs": sum(a == b for a, b in zip(links["fast_float32"], ref)) / n,
+        "fast_float32_identical_pairs": same_pairs("fast_float32"),
     }
     print(json.dumps(result))
 

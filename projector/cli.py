@@ -143,8 +143,8 @@ def method_options(func: F) -> F:
         click.option("--encoder", help="[align] Hugging Face encoder (path or Hub id) for the embedding aligner."),
         click.option("--aligner", help="[align] aligner: embedding, eflomal, ensemble (default: best for --encoder)."),
         click.option("--layer", type=int, help="[align] encoder layer of the embedding aligner."),
-        click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="[align] exact (PyTorch) or "
-                     "fast (CTranslate2 int8 encoder)."),
+        click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="[align] exact (PyTorch, "
+                     "simalign's links) or fast (bfloat16 where native, else CTranslate2 int8)."),
         click.option("--search", type=click.Choice(["exact", "pruned"]), help="[codec] marker placement search."),
         click.option("--top-n", type=int, help="[codec] candidates re-ranked per span."),
         click.option("--scorer-model", help="[codec] a separate (marker-fine-tuned) model that scores placements."),
@@ -318,7 +318,8 @@ def evaluate_projection_cmd(src: str, tgt: str, src_lang: str, tgt_lang: str, me
 @click.option("--encoder", help="Encoder of the embedding aligner (path or Hub id).")
 @click.option("--layer", type=int, help="Encoder layer.")
 @click.option("--align-method", "align_method", help="itermax, inter (argmax), mwmf (match), fwd, rev.")
-@click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="exact or fast (CTranslate2).")
+@click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="exact or fast (bfloat16 where native, else "
+              "CTranslate2 int8).")
 @click.option("--limit", type=int, help="Only the first N pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors

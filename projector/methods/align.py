@@ -35,7 +35,8 @@ class AlignMethod:
         aligner_options: keyword options of a named aligner.
         gap_fill, trim_punct, keep, conflict, copy_match: overrides of the span heuristics (default: the
             benchmark's :data:`alignment.project.DEFAULT_SPAN_OPTIONS`; see :class:`alignment.heuristics.SpanOptions`).
-        mode: ``exact`` (PyTorch, identical to simalign) or ``fast`` (CTranslate2 int8 encoder).
+        mode: ``exact`` (PyTorch, identical to simalign) or ``fast`` (bfloat16 autocast where the
+            hardware has it, else a CTranslate2 int8 encoder; see :class:`alignment.EmbeddingAligner`).
         beam_size: beam size for translation.
         extra_text_root: an MT test-set folder whose parallel text sharpens eflomal (see
             :func:`alignment.project.extra_text_files`).
@@ -112,8 +113,13 @@ class AlignMethod:
             from alignment.project import BEST_CONFIG
 
             aligner = BEST_CONFIG["name"] if self.encoder else "eflomal"
+        mode = self.mode
+        if mode == "fast" and self.encoder:  # fast mode's precision depends on the hardware: say which
+            from alignment.embedding import native_bfloat16
+
+            mode = f"fast-{'bfloat16' if native_bfloat16() else 'int8'}"
         return options_signature("align", {"aligner": aligner,
-                                           "encoder": self.encoder, "mode": self.mode, "layer": self.layer,
+                                           "encoder": self.encoder, "mode": mode, "layer": self.layer,
                                            **vars(self.options)})
 
     def project(self, inputs: Sequence[ProjectionInput], src_lang: str, tgt_lang: str) -> list[ProjectionOutput]:
