@@ -6,12 +6,13 @@ CTranslate2 int8, generates English sentences of 10-60 source pieces with 1-4 la
 measures on the same sentences:
 
 * plain translation (beam 4): seconds per sentence;
-* codec ``pruned`` (and ``exact`` with ``--full``): the plain translation above as template, plus ``project``
+* codec ``pruned``, ``beam`` (and ``exact`` with ``--full``): the plain translation above as template, plus ``project``
   on it (span translations, search, re-ranking): seconds per sentence, scored target tokens per span;
 * brute force (every allowed placement scored) on the same templates and tasks: tokens per span,
   seconds per sentence; and whether the exact top-n equals the brute-force top-n for every span.
 
     python benchmarks/codec_search.py [--sentences 24] [--seed 0] [--threads 1] [--work DIR] [--trained STEPS]
+    python benchmarks/codec_search.py --model examples/models/marian-en-pt-demo [--sentences 24]
 
 With random weights every template token is about equally unlikely under every marked source, so no
 prefix bound can prune anything and exact search costs about what brute force does (plus its opening
@@ -19,7 +20,9 @@ passes): the bounds prune only when the model is informative, as real MT models 
 marker, or a span running past the marked words, costs many nats). ``--trained STEPS`` swaps in a
 small Marian trained STEPS steps on synthetic word-for-word data with copied markers, to approach that
 regime without downloads; it needs thousands of steps (400 on a loaded 2-core CPU were not enough to
-learn the task).
+learn the task). ``--model DIR`` measures a real trained model instead (a CTranslate2 or Hugging Face
+Marian folder, e.g. the distilled en<->pt demo model of examples/models) on real English sentences
+with gold entity spans (../shared/data/europarl-ner, else examples/en_sample.conll).
 
 The last line is JSON with ``exact_vs_bruteforce_tokens`` (brute-force tokens / exact tokens),
 ``pruned_vs_plain_time`` (pruned codec time / plain translation time) and
@@ -37,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -62,6 +66,21 @@ def make_sentences(n: int, seed: int) -> list[tuple[str, list[tuple[int, int, st
             e = min(len(words), s + rng.randint(1, 3))
             spans.append((offs[s][0], offs[e - 1][1], rng.choice(labels)))
         out.append((" ".join(words) + ".", spans))
+    return out
+
+
+def real_sentences(n: int, tokenize: Any) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """The first ``n`` English sentences with 1-4 gold spans and 10-60 source pieces (``tokenize``)."""
+    from projector import read
+
+    shared = REPO.parent / "shared" / "data" / "europarl-ner" / "en-europarl.test.conll02"
+    path = shared if shared.is_file() else REPO / "examples" / "en_sample.conll"
+    out = []
+    for ex in read(path, format="conll").examples():
+        if 1 <= len(ex.spans) <= 4 and 10 <= len(tokenize(ex.text)) <= 60:
+            out.append((ex.text, [(sp.start, sp.end, sp.label) for sp in ex.spans]))
+            if len(out) >= n:
+                break
     return out
 
 
@@ -130,6 +149,9 @@ def main() -> None:
     ap.add_argument("--trained", type=int, default=0, metavar="STEPS",
                     help="use a small Marian trained STEPS steps on synthetic marked data instead of the "
                          "random Opus-MT-sized one")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="a real Marian model folder (CTranslate2 or Hugging Face) instead of a built one; "
+                         "real sentences with gold spans")
     args = ap.parse_args()
 
     work = args.work or Path(tempfile.gettempdir()) / "projector-codec-bench"
@@ -143,14 +165,19 @@ def main() -> None:
     from projector.methods.codec import CodecMethod
     from tests.mt.tiny_models import build_marian
 
-    if args.trained:
+    if args.model:
+        hf = args.model
+    elif args.trained:
         hf = train_marker_model(work / f"opus-mt-en-pt-trained-{args.trained}", args.trained, args.seed)
     else:
         hf = work / "opus-mt-en-pt-random-512"
         if not (hf / "config.json").is_file():
             build_marian(hf, d_model=512, layers=6, heads=8, ffn=2048, max_positions=512, seed=7)
     mt = CTranslate2Translator(hf, device="cpu", compute_type="int8", intra_threads=args.threads)
-    data = make_sentences(args.sentences, args.seed)
+    if args.model:
+        data = real_sentences(args.sentences, lambda t: mt.tokenize([t], "en", side="source")[0])
+    else:
+        data = make_sentences(args.sentences, args.seed)
     inputs = [ProjectionInput(t, tuple(Span(s, e, lab) for s, e, lab in sp)) for t, sp in data]
     src_len = [len(p) for p in mt.tokenize([t for t, _ in data], "en", side="source")]
     n_spans = sum(len(i.spans) for i in inputs)
@@ -164,7 +191,7 @@ def main() -> None:
     templates = [""] * len(inputs)
     t = time.perf_counter()
     for n_src, ks in groups.items():
-        if args.trained:  # a trained model ends its translations itself
+        if args.trained or args.model:  # a trained model ends its translations itself
             res = mt.translate([inputs[k].text for k in ks], "en", "pt", beam_size=4, max_length=2 * n_src)
         else:
             res = mt.translate([inputs[k].text for k in ks], "en", "pt", beam_size=4, max_length=n_src,
@@ -176,7 +203,7 @@ def main() -> None:
     with_tpl = [ProjectionInput(i.text, i.spans, tp) for i, tp in zip(inputs, templates, strict=True)]
 
     rows = {}
-    for mode in ("pruned", "exact") if args.full else ("pruned",):
+    for mode in ("pruned", "beam", "exact") if args.full else ("pruned", "beam"):
         method = CodecMethod(translator=mt, search=mode, top_n=args.top_n)
         t = time.perf_counter()
         method.project(with_tpl, "en", "pt")
@@ -189,13 +216,19 @@ def main() -> None:
     _, tasks, _ = method.build_tasks(inputs, templates, live, "en", "pt")
     o, c, _ = method._marker_pieces("pt")
 
-    def score(s, tg):  # type: ignore[no-untyped-def]
-        return mt.score(s, tg, "en", "pt")
+    def score(s, tg, probes=None):  # type: ignore[no-untyped-def]
+        return mt.score(s, tg, "en", "pt") if probes is None else mt.score(s, tg, "en", "pt", probe=probes)
 
-    ex_stats, bf_stats = SearchStats(), SearchStats()
+    # exact search as codec runs it (bounds with the markers' probed log-probs when the engine can
+    # probe), and with plain prefix bounds for comparison
+    probe = method._can_probe("en", "pt")
+    ex_stats, plain_stats, bf_stats = SearchStats(), SearchStats(), SearchStats()
     t = time.perf_counter()
-    exact = search_placements(score, copy.deepcopy(tasks), o, c, stats=ex_stats)
+    exact = search_placements(score, copy.deepcopy(tasks), o, c, stats=ex_stats, probe=probe)
     exact_s = time.perf_counter() - t
+    t = time.perf_counter()
+    search_placements(score, copy.deepcopy(tasks), o, c, stats=plain_stats, probe=False)
+    plain_bounds_s = time.perf_counter() - t
     t = time.perf_counter()
     brute = brute_force(score, tasks, o, c, stats=bf_stats)
     brute_s = time.perf_counter() - t
@@ -212,6 +245,7 @@ def main() -> None:
     table = [
         ("plain translation", None, plain_s / n),
         ("codec pruned (project)", rows["pruned"]["tokens"] / n_spans, rows["pruned"]["seconds"] / n),
+        ("codec beam (project)", rows["beam"]["tokens"] / n_spans, rows["beam"]["seconds"] / n),
         ("exact search only", ex_stats.tokens / spans, exact_s / n),
         ("brute force", bf_stats.tokens / spans, brute_s / n),
     ]
@@ -225,13 +259,19 @@ def main() -> None:
     result = {
         "exact_vs_bruteforce_tokens": round(bf_stats.tokens / max(1, ex_stats.tokens), 2),
         "pruned_vs_plain_time": round(rows["pruned"]["seconds"] / plain_s, 2),
+        "beam_vs_plain_time": round(rows["beam"]["seconds"] / plain_s, 2),
         "exact_agrees_with_bruteforce": agree,
         "equal_score_reorderings": ties,
         "exact_search_vs_plain_time": round((plain_s + exact_s) / plain_s, 2),
+        "probed_bounds": probe,
+        "plain_bounds_vs_bruteforce_tokens": round(bf_stats.tokens / max(1, plain_stats.tokens), 2),
         "tokens_per_span": {"exact": round(ex_stats.tokens / spans), "pruned": round(rows["pruned"]["tokens"] / n_spans),
+                            "beam": round(rows["beam"]["tokens"] / n_spans),
                             "brute_force": round(bf_stats.tokens / spans)},
         "seconds_per_sentence": {"plain": round(plain_s / n, 4), "pruned_codec": round(rows["pruned"]["seconds"] / n, 4),
-                                 "exact_search": round(exact_s / n, 4), "brute_force": round(brute_s / n, 4)},
+                                 "beam_codec": round(rows["beam"]["seconds"] / n, 4),
+                                 "exact_search": round(exact_s / n, 4), "brute_force": round(brute_s / n, 4),
+                                 "exact_search_plain_bounds": round(plain_bounds_s / n, 4)},
         "sentences": n, "spans": n_spans, "model": hf.name,
     }
     print(json.dumps(result))

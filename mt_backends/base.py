@@ -83,6 +83,8 @@ class TokenScores:
     ``logprobs[i]`` is log P(tokens[i] | source, tokens[:i]) — one per given content piece, the
     forced target-language token excluded; ``eos_logprob`` is log P(EOS | source, tokens). When the
     pair cannot be scored (``status`` ``too_long``/``failed``) both are empty/``nan``.
+    ``probe_logprobs[k]`` (when a probe piece was asked for) is log P(probe | source, tokens[:k]) for
+    k = 0..len(tokens): what the model gives the probe instead of each piece and instead of EOS.
     """
 
     tokens: tuple[str, ...]
@@ -90,6 +92,7 @@ class TokenScores:
     eos_logprob: float = float("nan")
     status: str = OK
     reason: str | None = None
+    probe_logprobs: tuple[float, ...] | None = None
 
     @property
     def total(self) -> float:
@@ -126,8 +129,10 @@ class Translator(Protocol):
         ...
 
     def score(self, sources: Sequence[Target], targets: Sequence[Target], src_lang: str,
-              tgt_lang: str) -> list[TokenScores]:
-        """Teacher-forced log-probability of each target piece (see :class:`TokenScores`)."""
+              tgt_lang: str, *, probe: str | Sequence[str | None] | None = None) -> list[TokenScores]:
+        """Teacher-forced log-probability of each target piece (see :class:`TokenScores`); with
+        ``probe`` (a vocabulary piece, or one per pair), also the probe's log-probability at every
+        position (:attr:`TokenScores.probe_logprobs`)."""
         ...
 
     def tokenize(self, texts: Sequence[str], lang: str, *, side: str = "target",

@@ -100,6 +100,7 @@ class CTranslate2Translator(Seq2SeqTranslator):
         self.batch_tokens = batch_tokens
         self.read_ahead = read_ahead
         self.length_penalty = length_penalty
+        self._vocab_cache: dict[str, int] | None = None
         self.info = ModelInfo("ctranslate2", self.tok.family.name, str(path), tuple(self.tok.lang_tokens),
                               self.max_source_tokens)
         logger.info("loaded %s (%s, %s/%s)", resolved.name, self.tok.family.name, self.device, self.compute_type)
@@ -132,6 +133,46 @@ class CTranslate2Translator(Seq2SeqTranslator):
         results = self.model.score_batch(sources, trimmed, max_input_length=0, batch_type="tokens",
                                          max_batch_size=self.batch_tokens)
         return [list(r.log_probs) for r in results]
+
+    def _score_probe(self, sources: list[list[str]], targets: list[list[str]],
+                     probes: list[str]) -> list[tuple[list[float], list[float]]]:
+        # score_batch returns the target's log-probs only: force the target as a prefix and take the
+        # whole distribution of every step (return_logits_vocab), plus one step for EOS
+        import numpy as np
+
+        vocab = self._target_vocab()
+        out: list[tuple[list[float], list[float]]] = []
+        # the logits of every step are kept: bound the floats held at once
+        per_batch = max(1, (1 << 24) // max(1, len(vocab) * max(map(len, targets))))
+        for start in range(0, len(targets), per_batch):
+            srcs, tgts = sources[start:start + per_batch], targets[start:start + per_batch]
+            trimmed = [t[:-1] if t and t[-1] == self.tok.eos else t for t in tgts]
+            results = self.model.translate_batch(
+                srcs, target_prefix=trimmed, beam_size=1, max_decoding_length=max(map(len, trimmed)) + 1,
+                min_decoding_length=0, max_input_length=0, return_logits_vocab=True)
+            for res, full, probe in zip(results, tgts, probes, strict=True):
+                steps = np.asarray([np.asarray(x, dtype=np.float32) for x in res.logits[0][:len(full)]])
+                steps = steps.reshape(len(full), -1).astype(np.float64)
+                top = steps.max(axis=1, keepdims=True)
+                logp = steps - (top + np.log(np.exp(steps - top).sum(axis=1, keepdims=True)))
+                ids = np.array([vocab[t] for t in full])
+                out.append((logp[np.arange(len(full)), ids].tolist(), logp[:, vocab[probe]].tolist()))
+        return out
+
+    def _target_vocab(self) -> dict[str, int]:
+        """Token -> index in the CTranslate2 model's target vocabulary (the order of its logits)."""
+        if self._vocab_cache is None:
+            folder = Path(self.info.path)
+            for name in ("shared_vocabulary", "target_vocabulary"):
+                for ext in (".json", ".txt"):
+                    f = folder / f"{name}{ext}"
+                    if f.is_file():
+                        text = f.read_text(encoding="utf-8")
+                        tokens = json.loads(text) if ext == ".json" else text.split("\n")
+                        self._vocab_cache = {t: i for i, t in enumerate(tokens)}
+                        return self._vocab_cache
+            raise ModelError(f"{folder}: no CTranslate2 vocabulary file (shared_vocabulary/target_vocabulary)")
+        return self._vocab_cache
 
 
 def _check_convertible(path: Path, family: str | None) -> None:

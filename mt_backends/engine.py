@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from projector.errors import ConfigError
+from projector.errors import ConfigError, NotSupportedError
 
 from .base import (
     EMPTY,
@@ -70,6 +70,11 @@ class Seq2SeqTranslator:
     def _score_tokens(self, sources: list[list[str]], targets: list[list[str]]) -> list[list[float]]:
         """Log-probs of each token of each full target (prefix + pieces + EOS), decoder start excluded."""
         raise NotImplementedError
+
+    def _score_probe(self, sources: list[list[str]], targets: list[list[str]],
+                     probes: list[str]) -> list[tuple[list[float], list[float]]]:
+        """Like :meth:`_score_tokens`, plus log P(probe) at each position of each full target."""
+        raise NotSupportedError(f"{type(self).__name__} cannot score probe pieces")
 
     # -- protocol -------------------------------------------------------------------------------
     def tokenize(self, texts: Sequence[str], lang: str, *, side: str = TARGET,
@@ -132,14 +137,21 @@ class Seq2SeqTranslator:
                                               beam_size, num_hypotheses, max_length, min_length)
 
     def score(self, sources: Sequence[Target], targets: Sequence[Target], src_lang: str,
-              tgt_lang: str) -> list[TokenScores]:
+              tgt_lang: str, *, probe: str | Sequence[str | None] | None = None) -> list[TokenScores]:
         """Teacher-forced log-probabilities: one per given target piece, plus EOS apart.
 
         Sources and targets are texts or content-piece lists. Pairs longer than the model's limit get
-        status ``too_long`` (they are not truncated).
+        status ``too_long`` (they are not truncated). ``probe``: a vocabulary piece (or one per pair,
+        ``None`` for none) whose log-probability is also returned at every position.
         """
         if len(sources) != len(targets):
             raise ConfigError(f"score: {len(sources)} sources but {len(targets)} targets")
+        probes = [probe] * len(sources) if probe is None or isinstance(probe, str) else list(probe)
+        if len(probes) != len(sources):
+            raise ConfigError(f"score: {len(sources)} pairs but {len(probes)} probes")
+        bad = [p for p in probes if p is not None and p not in self.tok.vocab]
+        if bad:
+            raise ConfigError(f"score: probe pieces not in the model's vocabulary: {bad[:5]}")
         prefix = self.tok.target_prefix(tgt_lang)
         src_pieces = self._as_pieces(sources, SOURCE)
         tgt_pieces = self._as_pieces(targets, TARGET)
@@ -164,15 +176,24 @@ class Seq2SeqTranslator:
             full_src.append(src_seq)
             full_tgt.append(tgt_seq)
         lengths = [len(a) + len(b) for a, b in zip(full_src, full_tgt, strict=True)]
-        for batch in token_batches(lengths, self.batch_tokens):
-            scored = self._score_tokens([full_src[k] for k in batch], [full_tgt[k] for k in batch])
-            for k, lps in zip(batch, scored, strict=True):
-                i = units[k]
-                n = len(tgt_pieces[i])
-                if len(lps) != len(prefix) + n + 1:
-                    raise RuntimeError(f"engine returned {len(lps)} log-probs for {n} pieces")
-                content = lps[len(prefix):len(prefix) + n]
-                results[i] = TokenScores(tuple(tgt_pieces[i]), tuple(float(x) for x in content), float(lps[-1]))
+        for probed in (False, True):
+            group = [k for k in range(len(units)) if (probes[units[k]] is not None) == probed]
+            for sub in token_batches([lengths[k] for k in group], self.batch_tokens):
+                batch = [group[k] for k in sub]
+                srcs, tgts = [full_src[k] for k in batch], [full_tgt[k] for k in batch]
+                if probed:
+                    scored = self._score_probe(srcs, tgts, [probes[units[k]] for k in batch])  # type: ignore[misc]
+                else:
+                    scored = [(lps, None) for lps in self._score_tokens(srcs, tgts)]
+                for k, (lps, plps) in zip(batch, scored, strict=True):
+                    i = units[k]
+                    n = len(tgt_pieces[i])
+                    if len(lps) != len(prefix) + n + 1:
+                        raise RuntimeError(f"engine returned {len(lps)} log-probs for {n} pieces")
+                    content = lps[len(prefix):len(prefix) + n]
+                    results[i] = TokenScores(
+                        tuple(tgt_pieces[i]), tuple(float(x) for x in content), float(lps[-1]),
+                        probe_logprobs=None if plps is None else tuple(float(x) for x in plps[len(prefix):]))
         return [r for r in results if r is not None]
 
     # -- internals ------------------------------------------------------------------------------

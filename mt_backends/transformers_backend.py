@@ -139,6 +139,10 @@ class TransformersTranslator(Seq2SeqTranslator):
         return results
 
     def _score_tokens(self, sources: list[list[str]], targets: list[list[str]]) -> list[list[float]]:
+        return [lps for lps, _ in self._score_probe(sources, targets, [None] * len(targets))]
+
+    def _score_probe(self, sources: list[list[str]], targets: list[list[str]],
+                     probes: list[str | None]) -> list[tuple[list[float], list[float]]]:
         torch = self.torch
         ids, mask = self._pad([self._ids(s) for s in sources])
         tgt = [self._ids(t) for t in targets]
@@ -149,7 +153,9 @@ class TransformersTranslator(Seq2SeqTranslator):
                 logits[..., self.suppressed] = float("-inf")
             logp = torch.log_softmax(logits, dim=-1)
         out = []
-        for b, t in enumerate(tgt):
+        for b, (t, probe) in enumerate(zip(tgt, probes, strict=True)):
             idx = torch.tensor(t, dtype=torch.long, device=logp.device)
-            out.append(logp[b, :len(t)].gather(-1, idx[:, None])[:, 0].tolist())
+            rows = logp[b, :len(t)]
+            probe_lps = rows[:, self.tok.vocab[probe]].tolist() if probe is not None else []
+            out.append((rows.gather(-1, idx[:, None])[:, 0].tolist(), probe_lps))
         return out

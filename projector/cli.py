@@ -145,7 +145,8 @@ def method_options(func: F) -> F:
         click.option("--layer", type=int, help="[align] encoder layer of the embedding aligner."),
         click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="[align] exact (PyTorch, "
                      "simalign's links) or fast (bfloat16 where native, else CTranslate2 int8)."),
-        click.option("--search", type=click.Choice(["exact", "pruned"]), help="[codec] marker placement search."),
+        click.option("--search", type=click.Choice(["exact", "pruned", "beam"]),
+                     help="[codec] marker placement search: exact, pruned (Codec's positions) or beam (fastest)."),
         click.option("--top-n", type=int, help="[codec] candidates re-ranked per span."),
         click.option("--scorer-model", help="[codec] a separate (marker-fine-tuned) model that scores placements."),
         click.option("--scorer-tokenizer", help="[codec] tokenizer of the scorer model (e.g. its base NLLB model)."),

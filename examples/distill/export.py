@@ -77,6 +77,11 @@ def export(hf_dir: Path, out_dir: Path, quantization: str, max_mb: float) -> dic
         for name in TOKENIZER_FILES:
             if (hf_dir / name).exists():
                 shutil.copyfile(hf_dir / name, tmp / name)
+        tok_cfg = tmp / "tokenizer_config.json"
+        if tok_cfg.exists():  # one model, both directions: no fixed pair (older checkpoints said en-pt)
+            cfg = json.loads(tok_cfg.read_text(encoding="utf-8"))
+            cfg.update(source_lang="mul", target_lang="mul")
+            atomic_write_json(tok_cfg, cfg)
         state = {}
         if (hf_dir / "training_state.json").exists():
             state = json.loads((hf_dir / "training_state.json").read_text())

@@ -108,8 +108,8 @@ def save_hf_folder(model, spm_model: Path, out_dir: Path, extra: dict | None = N
             shutil.copyfile(spm_model, tmp / name)
         tok_cfg = {
             "tokenizer_class": "MarianTokenizer",
-            "source_lang": "en",
-            "target_lang": "pt",
+            "source_lang": "mul",  # both directions: the >>por<< / >>eng<< token chooses
+            "target_lang": "mul",
             "separate_vocabs": False,
             "model_max_length": 256,
             "eos_token": "</s>",

@@ -11,6 +11,11 @@ prefix bounds every completion sharing it):
   ``t[:i]``, a bound of every placement opening at ``i``;
 * level 2: one pass of the template with only ``O`` inserted at ``i`` gives the exact score of the
   prefix ``t[:i] + O + t[i:j]`` for every ``j``: a bound of placement ``(i, j)``;
+* when the scorer can *probe* (return the log-probability of one more piece at every position,
+  ``Translator.score(..., probe=)``), the same two passes also give log P(first opening piece | t[:i])
+  and log P(first closing piece | t[:i] + O + t[i:j]), which are added to the bounds: still
+  admissible (the rest of a completion only adds log-probs <= 0) and much tighter for a trained
+  model, which rarely expects a marker where none belongs;
 * level 3: scoring the full marked sequence gives the exact score of ``(i, j)``.
 
 Nodes of the three levels share one priority queue ordered by bound (exact score for level 3);
@@ -32,7 +37,7 @@ from typing import Any
 
 __all__ = ["Placement", "SearchTask", "SearchStats", "piece_offsets", "allowed_boundaries", "token_boundaries",
            "marked_target",
-           "search_placements", "brute_force", "pruned_positions", "BOUND_SLACK"]
+           "search_placements", "beam_placements", "brute_force", "pruned_positions", "BOUND_SLACK"]
 
 #: nats added to prefix bounds (CTranslate2 results may differ by ~1e-5 between batch shapes)
 BOUND_SLACK = 1e-3
@@ -60,6 +65,8 @@ class SearchTask:
     top_n: int = 5
     #: per-piece log-probs of the clean template under ``source``, when already known
     prefix_logprobs: list[float] | None = None
+    #: log P(first opening piece | template[:i]) under ``source`` for i = 0..m, when probed
+    open_probe: list[float] | None = None
     status: str = "ok"
     reason: str | None = None
 
@@ -79,7 +86,9 @@ class SearchStats:
         self.calls += other.calls
 
 
-ScoreFn = Callable[[list[list[str]], list[list[str]]], list[Any]]
+ScoreFn = Callable[..., list[Any]]
+"""``score(sources, targets)``, or ``score(sources, targets, probes)`` with one probe piece (or None)
+per pair when the search probes (see :func:`search_placements`)."""
 
 
 def marked_target(template: Sequence[str], open_pieces: Sequence[str], close_pieces: Sequence[str],
@@ -174,12 +183,15 @@ def span_chars(offsets: Sequence[tuple[int, int]], i: int, j: int) -> tuple[int,
     return inner[0][0], inner[-1][1]
 
 
-def _run(score: ScoreFn, sources: list[list[str]], targets: list[list[str]], stats: SearchStats) -> list[Any]:
+def _run(score: ScoreFn, sources: list[list[str]], targets: list[list[str]], stats: SearchStats,
+         probes: list[str | None] | None = None) -> list[Any]:
     if not targets:
         return []
     stats.calls += 1
     stats.sequences += len(targets)
     stats.tokens += sum(len(t) + 1 for t in targets)
+    if probes is not None and any(p is not None for p in probes):
+        return score(sources, targets, probes)
     return score(sources, targets)
 
 
@@ -190,8 +202,10 @@ def _ok(res: Any) -> bool:
 class _Search:
     """Best-first state of one task."""
 
-    def __init__(self, task: SearchTask, open_pieces: Sequence[str], close_pieces: Sequence[str]) -> None:
+    def __init__(self, task: SearchTask, open_pieces: Sequence[str], close_pieces: Sequence[str],
+                 probe: bool = False) -> None:
         self.task = task
+        self.probe = probe
         self.O, self.C = list(open_pieces), list(close_pieces)
         self.heap: list[tuple[float, int, int, int]] = []  # (-bound, kind, i, j)
         self.final: list[Placement] = []
@@ -201,15 +215,22 @@ class _Search:
         self.need_prefix = task.prefix_logprobs is None and bool(self.opens)
         self.errors: list[str] = []
         if task.prefix_logprobs is not None:
-            self._seed(task.prefix_logprobs)
+            self._seed(task.prefix_logprobs, task.open_probe)
 
     # -- state ---------------------------------------------------------------------------------
-    def _seed(self, lps: Sequence[float]) -> None:
+    def _seed(self, lps: Sequence[float], open_probe: Sequence[float] | None = None) -> None:
         acc = [0.0]
         for lp in lps:
             acc.append(acc[-1] + lp)
         for i in self.opens:
-            heapq.heappush(self.heap, (-(acc[i] + BOUND_SLACK), _OPEN, i, -1))
+            extra = open_probe[i] if open_probe is not None and i < len(open_probe) else 0.0
+            heapq.heappush(self.heap, (-(acc[i] + extra + BOUND_SLACK), _OPEN, i, -1))
+
+    def probe_of(self, kind: int) -> str | None:
+        """The piece to probe for a requested node (None: plain scoring)."""
+        if not self.probe:
+            return None
+        return self.O[0] if kind == -1 else self.C[0] if kind == _OPEN else None
 
     def _threshold(self) -> float:
         return self.best[0] if len(self.best) >= self.task.top_n else -math.inf
@@ -263,10 +284,12 @@ class _Search:
                 self.need_prefix = False
             return
         lps = list(res.logprobs)
+        probe = getattr(res, "probe_logprobs", None)
         if kind == -1:
             self.need_prefix = False
             self.task.prefix_logprobs = lps
-            self._seed(lps)
+            self.task.open_probe = list(probe) if probe is not None else None
+            self._seed(lps, self.task.open_probe)
         elif kind == _OPEN:
             lo = len(self.O)
             acc = sum(lps[:i]) + sum(lps[i:i + lo])
@@ -277,7 +300,8 @@ class _Search:
                 while k < j2:
                     acc += lps[k + lo]
                     k += 1
-                heapq.heappush(self.heap, (-(acc + BOUND_SLACK), _PAIR, i, j2))
+                extra = probe[j2 + lo] if probe is not None else 0.0  # log P(C[0] | t[:i] O t[i:j2])
+                heapq.heappush(self.heap, (-(acc + extra + BOUND_SLACK), _PAIR, i, j2))
         else:
             self._add_exact(i, j, float(sum(lps) + res.eos_logprob))
 
@@ -291,15 +315,17 @@ class _Search:
 
 def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
                       close_pieces: Sequence[str], *, batch_candidates: int = 16,
-                      stats: SearchStats | None = None) -> list[list[Placement]]:
+                      stats: SearchStats | None = None, probe: bool = False) -> list[list[Placement]]:
     """Exact top-n placements of every task, best first; all tasks advance together, one batched
     ``score(sources, targets)`` call per round.
 
     ``batch_candidates`` is the number of nodes a task may expand per round (the first rounds take
-    fewer: 2, 4, 8... so that short searches do little extra work).
+    fewer: 2, 4, 8... so that short searches do little extra work). With ``probe``, ``score`` takes
+    a third argument (a probe piece or None per pair; results carry ``probe_logprobs``) and the
+    bounds include the markers' own log-probabilities.
     """
     stats = stats if stats is not None else SearchStats()
-    searches = [_Search(t, open_pieces, close_pieces) for t in tasks]
+    searches = [_Search(t, open_pieces, close_pieces, probe) for t in tasks]
     rnd = 0
     while True:
         budget = min(batch_candidates, 2 << rnd)
@@ -307,6 +333,7 @@ def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: 
         owners: list[tuple[_Search, int, int, int]] = []
         srcs: list[list[str]] = []
         tgts: list[list[str]] = []
+        probes: list[str | None] = []
         for s in searches:
             if s.finished:
                 continue
@@ -314,9 +341,10 @@ def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: 
                 owners.append((s, kind, i, j))
                 srcs.append(s.task.source)
                 tgts.append(tgt)
+                probes.append(s.probe_of(kind))
         if not owners:
             break
-        for (s, kind, i, j), res in zip(owners, _run(score, srcs, tgts, stats), strict=True):
+        for (s, kind, i, j), res in zip(owners, _run(score, srcs, tgts, stats, probes), strict=True):
             s.feed(kind, i, j, res)
     out = []
     for s, t in zip(searches, tasks, strict=True):
@@ -324,6 +352,89 @@ def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: 
         if not res and s.errors:
             t.status, t.reason = "failed", s.errors[0]
         out.append(res)
+    return out
+
+
+def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
+                    close_pieces: Sequence[str], *, opens: int = 2, rescore: bool = True,
+                    stats: SearchStats | None = None) -> list[list[Placement]]:
+    """Approximate top-n placements from probed passes (codec's pruned mode when the scorer probes).
+
+    Each task needs ``prefix_logprobs`` and ``open_probe`` (the marked source's pass over the clean
+    template, probing the first opening piece). Its ``opens`` best opening positions by
+    log P(prefix) + log P(opening piece) get one pass each with the opening marker inserted, probing
+    the first closing piece; every ``(i, j)`` is then estimated as that exact prefix + log P(closing
+    piece) + the clean template's remaining log-probs (the markers' effect on the rest is ignored),
+    and the ``top_n`` best estimates are scored exactly (``rescore``), in one batch for all tasks, or
+    returned with their estimates as scores. About ``opens + top_n`` sequences per span (``opens``
+    without rescoring), whatever the sentence length.
+    """
+    stats = stats if stats is not None else SearchStats()
+    opening, closing = list(open_pieces), list(close_pieces)
+    lo = len(opening)
+    plan: list[tuple[int, list[int]]] = []  # (task index, chosen opens)
+    srcs: list[list[str]] = []
+    tgts: list[list[str]] = []
+    for k, t in enumerate(tasks):
+        closes = sorted(set(t.closes))
+        cands = [i for i in sorted(set(t.opens)) if any(j > i for j in closes)]
+        if t.prefix_logprobs is None or t.open_probe is None or not cands:
+            continue
+        acc = [0.0]
+        for lp in t.prefix_logprobs:
+            acc.append(acc[-1] + lp)
+        chosen = sorted(cands, key=lambda i: -(acc[i] + t.open_probe[i]))[:opens]
+        plan.append((k, chosen))
+        for i in chosen:
+            srcs.append(t.source)
+            tgts.append(marked_target(t.template, opening, closing, i))
+    results = _run(score, srcs, tgts, stats, [closing[0]] * len(tgts))
+    estimates: dict[int, list[tuple[float, int, int]]] = {}
+    pos = 0
+    for k, chosen in plan:
+        t = tasks[k]
+        clean = t.prefix_logprobs or []
+        suffix = [0.0] * (len(clean) + 1)
+        for q in range(len(clean) - 1, -1, -1):
+            suffix[q] = suffix[q + 1] + clean[q]
+        ests: list[tuple[float, int, int]] = []
+        for i in chosen:
+            res = results[pos]
+            pos += 1
+            if not _ok(res) or res.probe_logprobs is None:
+                t.status, t.reason = "failed", str(getattr(res, "reason", None) or "cannot score")
+                continue
+            lps, probe = list(res.logprobs), res.probe_logprobs
+            acc = sum(lps[:i + lo])
+            q = i
+            for j in sorted(set(t.closes)):
+                if j <= i:
+                    continue
+                while q < j:
+                    acc += lps[q + lo]
+                    q += 1
+                ests.append((acc + probe[j + lo] + suffix[j], i, j))
+        estimates[k] = sorted(ests, reverse=True)[: t.top_n]
+    out: list[list[Placement]] = [[] for _ in tasks]
+    if not rescore:
+        for k, ests in estimates.items():
+            out[k] = [Placement(est, i, j) for est, i, j in ests]
+        return out
+    srcs, tgts, owners = [], [], []
+    for k, ests in estimates.items():
+        for _, i, j in ests:
+            owners.append((k, i, j))
+            srcs.append(tasks[k].source)
+            tgts.append(marked_target(tasks[k].template, opening, closing, i, j))
+    for (k, i, j), res in zip(owners, _run(score, srcs, tgts, stats), strict=True):
+        if _ok(res):
+            out[k].append(Placement(float(sum(res.logprobs) + res.eos_logprob), i, j))
+        elif not out[k]:
+            tasks[k].status, tasks[k].reason = "failed", str(getattr(res, "reason", None) or "cannot score")
+    for k, placements in enumerate(out):
+        placements.sort(key=lambda p: (-p.score, p.open, p.close))
+        if placements:
+            tasks[k].status, tasks[k].reason = "ok", None
     return out
 
 

@@ -15,12 +15,20 @@ Search (``search``):
   <= 0, so a scored prefix bounds every completion sharing it. One pass of T under S_k bounds every
   opening position i; one pass of T with only the opening marker at i gives the exact prefix score
   of every (i, j); full sequences are scored in order of that bound, many per ``score`` call, and the
-  search stops when the best remaining bound is below the n-th best exact score. The result equals
-  brute-force enumeration of every allowed placement (tested).
+  search stops when the best remaining bound is below the n-th best exact score. When the scorer can
+  *probe* (CTranslate2, transformers: ``score(..., probe=)``), the same passes also give the
+  log-probability of the first marker piece at every position, added to the bounds (tighter, still
+  admissible). The result equals brute-force enumeration of every allowed placement (tested).
 * ``pruned`` — Codec's heuristic: only pieces where marking the source changes the template's per-token
   NLL by >= 0.5, plus pieces within 5 of them changing by >= 0.1 (the 3 largest changes when none
   reaches 0.5; at most 12 pieces, the largest changes, when more qualify), may start or end the span;
   the search among them is exact.
+* ``beam`` — the fastest, approximate: Codec's positions as in ``pruned``; the 2 openings the model
+  finds likeliest (prefix + probed opening piece) get one pass each, every (i, j) is estimated from
+  it (+ probed closing piece + the clean template's remaining log-probs), and the top-n estimates are
+  scored exactly. About 2 + top-n scored sequences per span whatever the length, but candidates cluster
+  around the chosen openings (fewer alternatives when spans compete for a place). Needs a scorer that
+  probes; otherwise ``pruned``.
 
 Allowed positions (``boundaries``): ``words`` — markers only at word boundaries of T (whitespace, or
 between a letter/digit and punctuation, found from the sentencepiece pieces' character offsets, for
@@ -68,6 +76,7 @@ from ._search import (
     SearchStats,
     SearchTask,
     allowed_boundaries,
+    beam_placements,
     piece_offsets,
     pruned_positions,
     search_placements,
@@ -80,7 +89,7 @@ logger = logging.getLogger("projector.methods")
 
 __all__ = ["CodecMethod", "mark_source"]
 
-_SEARCHES = ("exact", "pruned")
+_SEARCHES = ("exact", "pruned", "beam")
 _BOUNDARIES = ("auto", "words", "pieces")
 
 
@@ -102,7 +111,7 @@ class CodecMethod:
         scorer, scorer_model, scorer_tokenizer: the model that scores marker placements (default:
             the translator); ``scorer_tokenizer`` is the folder/Hub id of its tokenizer.
         backend: MT backend for models given by name. mt_options: extra ``load_translator`` options.
-        search: ``exact`` or ``pruned``. top_n: placements kept per span for re-ranking.
+        search: ``exact``, ``pruned`` or ``beam``. top_n: placements kept per span for re-ranking.
         boundaries: ``auto``, ``words`` or ``pieces``. beam_size, max_length: template translation.
         reverse: use the reverse-direction score in re-ranking (skipped when the scorer cannot score
             target->source). lex_keep, rev_keep, lex_sure: re-ranking thresholds.
@@ -143,8 +152,11 @@ class CodecMethod:
         self.batch_candidates = batch_candidates
         self.open_marker, self.close_marker = open_marker, close_marker
         self.prune_rule = PruneRule()
+        #: opening positions the beam search expands per span
+        self.beam_opens = 2
         self._markers: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
         self._reverse_ok: dict[tuple[str, str], bool] = {}
+        self._probe_ok: bool | None = None
         #: work of the last :meth:`project` call (scored sequences/tokens, seconds per phase)
         self.last_stats: dict[str, Any] = {}
 
@@ -164,9 +176,23 @@ class CodecMethod:
         return self._markers[tgt_lang]
 
     def _score(self, src_lang: str, tgt_lang: str) -> Any:
-        def fn(srcs: list[list[str]], tgts: list[list[str]]) -> list[Any]:
-            return self.scorer.score(srcs, tgts, src_lang, tgt_lang)
+        def fn(srcs: list[list[str]], tgts: list[list[str]], probes: list[str | None] | None = None) -> list[Any]:
+            if probes is None:
+                return self.scorer.score(srcs, tgts, src_lang, tgt_lang)
+            return self.scorer.score(srcs, tgts, src_lang, tgt_lang, probe=probes)
         return fn
+
+    def _can_probe(self, src_lang: str, tgt_lang: str) -> bool:
+        """Whether the scorer returns probe log-probs (tighter search bounds); checked once."""
+        if self._probe_ok is None:
+            o, _, _ = self._marker_pieces(tgt_lang)
+            try:
+                res = self.scorer.score([[o[0]]], [[o[0]]], src_lang, tgt_lang, probe=o[0])
+                self._probe_ok = bool(res) and getattr(res[0], "probe_logprobs", None) is not None
+            except (NotSupportedError, TypeError, ConfigError) as exc:
+                logger.info("codec: the scorer cannot probe marker pieces (%s): plain prefix bounds", exc)
+                self._probe_ok = False
+        return self._probe_ok
 
     def _reverse_scores(self, cands: list[str], spans: list[str], src_lang: str, tgt_lang: str) -> list[float | None]:
         key = (src_lang, tgt_lang)
@@ -226,8 +252,13 @@ class CodecMethod:
                     src_lang: str, tgt_lang: str, stats: SearchStats) -> dict[int, Any]:
         per_input, tasks, keys = self.build_tasks(inputs, templates, live, src_lang, tgt_lang, stats)
         o_pieces, c_pieces, _ = self._marker_pieces(tgt_lang)
-        results = search_placements(self._score(src_lang, tgt_lang), tasks, o_pieces, c_pieces,
-                                    batch_candidates=self.batch_candidates, stats=stats)
+        probe = self._can_probe(src_lang, tgt_lang)
+        if self.search == "beam" and probe:
+            results = beam_placements(self._score(src_lang, tgt_lang), tasks, o_pieces, c_pieces,
+                                      opens=self.beam_opens, stats=stats)
+        else:
+            results = search_placements(self._score(src_lang, tgt_lang), tasks, o_pieces, c_pieces,
+                                        batch_candidates=self.batch_candidates, stats=stats, probe=probe)
         out: dict[int, Any] = {k: {"d": per_input[k], "spans": {}} for k in live}
         for (k, s), task, res in zip(keys, tasks, results, strict=True):
             out[k]["spans"][s] = (task, res)
@@ -266,13 +297,14 @@ class CodecMethod:
             closes = [j for j in range(1, m + 1) if d["allowed"][j]]
             tasks.append(SearchTask(sp, list(d["pieces"]), opens, closes, self.top_n))
             keys.append((k, s))
-        if self.search == "pruned" and tasks:
-            self._prune(inputs, list(live), per_input, tasks, keys, self._score(src_lang, tgt_lang), src_lang, stats)
+        if self.search in ("pruned", "beam") and tasks:
+            self._prune(inputs, list(live), per_input, tasks, keys, self._score(src_lang, tgt_lang), src_lang,
+                        stats, tgt_lang)
         return per_input, tasks, keys
 
     def _prune(self, inputs: Sequence[ProjectionInput], live: list[int], per_input: dict[int, Any],
                tasks: list[SearchTask], keys: list[tuple[int, int]], score: Any, src_lang: str,
-               stats: SearchStats) -> None:
+               stats: SearchStats, tgt_lang: str) -> None:
         """Restrict each task's positions by Codec's NLL-change rule (one clean pass per input, one
         marked pass per span, which also seeds the exact search's opening bounds)."""
         clean_src = self.scorer.tokenize([inputs[k].text for k in live], src_lang, side="source")
@@ -281,7 +313,11 @@ class CodecMethod:
         stats.calls += 1
         stats.sequences += len(tgts)
         stats.tokens += sum(len(t) + 1 for t in tgts)
-        res = score(srcs, tgts)
+        if self._can_probe(src_lang, tgt_lang):  # the span passes also seed the opening bounds
+            o_pieces, _, _ = self._marker_pieces(tgt_lang)
+            res = score(srcs, tgts, [None] * len(live) + [o_pieces[0]] * len(tasks))
+        else:
+            res = score(srcs, tgts)
         clean = {k: r for k, r in zip(live, res[: len(live)], strict=True)}
         for (k, _), task, r in zip(keys, tasks, res[len(live):], strict=True):
             c = clean[k]
@@ -289,6 +325,7 @@ class CodecMethod:
                 task.opens, task.closes, task.status, task.reason = [], [], r.status, r.reason or c.reason
                 continue
             task.prefix_logprobs = list(r.logprobs)
+            task.open_probe = list(r.probe_logprobs) if getattr(r, "probe_logprobs", None) is not None else None
             keep = pruned_positions(c.logprobs, r.logprobs, self.prune_rule)
             allowed = per_input[k]["allowed"]
             task.opens = [i for i in task.opens if i in keep]

@@ -83,6 +83,20 @@ def test_template_mode_projects_onto_the_given_text(fam: str, search: str, ct2_t
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fam", ["nllb", "marian"])
+def test_beam_search_stays_within_its_budget(fam: str, ct2_translators: dict[str, Any]) -> None:
+    method = CodecMethod(translator=ct2_translators[fam], search="beam", top_n=3, lex_keep=0.0, reverse=False)
+    res = method.project([ProjectionInput(SRC, SPANS, TPL)], "en", "pt")[0]
+    assert res.text == TPL and len(res.spans) == len(SPANS) and "search=beam" in method.signature()
+    assert sum(p.ok for p in res.spans) >= 1
+    for p in res.spans:
+        if p.target is not None:
+            assert p.target.text_of(TPL).strip() and p.score is not None and p.score < 0
+    # one clean + one marked pass per span (Codec's positions), two openings and top-n rescored per span
+    assert method.last_stats["sequences"] <= 1 + len(SPANS) * (1 + 2 + 3)
+
+
+@pytest.mark.slow
 def test_translation_mode_events_and_failures(ct2_translators: dict[str, Any]) -> None:
     tr = ct2_translators["nllb"]
     method = get_method("codec", translator=tr, top_n=2, max_length=12)

@@ -85,19 +85,27 @@ def _problem(draw: st.DrawFn) -> tuple[list[str], tuple[int, int], list[str], in
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("probe", [False, True])
 @pytest.mark.parametrize("fam", FAMILIES)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(problems=st.lists(_problem(), min_size=1, max_size=4))
-def test_exact_search_equals_brute_force(fam: str, ct2_translators: dict[str, Any], problems: list[Any]) -> None:
+def test_exact_search_equals_brute_force(fam: str, probe: bool, ct2_translators: dict[str, Any],
+                                         problems: list[Any]) -> None:
+    """With plain prefix bounds and with the markers' probed log-probs added to them."""
     tr = ct2_translators[fam]
     o, c, _ = CodecMethod(translator=tr)._marker_pieces("pt")
     tasks = [_task(tr, *p) for p in problems]
+    probed: list[int] = []
 
-    def score(s: list[list[str]], t: list[list[str]]) -> list[Any]:
-        return tr.score(s, t, "en", "pt")
+    def score(s: list[list[str]], t: list[list[str]], probes: list[str | None] | None = None) -> list[Any]:
+        if probes is None:
+            return tr.score(s, t, "en", "pt")
+        probed.append(sum(p is not None for p in probes))
+        return tr.score(s, t, "en", "pt", probe=probes)
 
     ex_stats, bf_stats = SearchStats(), SearchStats()
-    exact = search_placements(score, copy.deepcopy(tasks), o, c, batch_candidates=8, stats=ex_stats)
+    exact = search_placements(score, copy.deepcopy(tasks), o, c, batch_candidates=8, stats=ex_stats, probe=probe)
+    assert (sum(probed) > 0) == probe
     brute = brute_force(score, tasks, o, c, stats=bf_stats)
     for x, y in zip(exact, brute, strict=True):
         assert [p.score for p in x] == pytest.approx([p.score for p in y], abs=1e-4)
@@ -127,3 +135,66 @@ def test_token_boundaries_follow_the_datas_tokens() -> None:
     # the data tokenized "gato," as one token and split "Lis|boa"
     allowed = token_boundaries(offs, [(0, 1), (2, 7), (8, 10), (11, 14), (14, 17), (17, 18)])
     assert allowed == [True, True, False, False, True, True, True, True, True, True]
+
+
+def _probed(tr: Any, tasks: list[SearchTask], o: tuple[str, ...]) -> None:
+    """Fill prefix_logprobs/open_probe as codec's pruning pass does."""
+    res = tr.score([t.source for t in tasks], [t.template for t in tasks], "en", "pt", probe=o[0])
+    for t, r in zip(tasks, res, strict=True):
+        t.prefix_logprobs, t.open_probe = list(r.logprobs), list(r.probe_logprobs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fam", ["marian", "nllb"])
+def test_beam_placements_cover_everything_when_wide(fam: str, ct2_translators: dict[str, Any]) -> None:
+    """Expanding every opening and rescoring every estimate is brute force: same placements, same scores."""
+    from projector.methods._search import beam_placements
+
+    tr = ct2_translators[fam]
+    o, c, _ = CodecMethod(translator=tr)._marker_pieces("pt")
+    tasks = [_task(tr, ["the", "cat", "sees", "maria"], (1, 3), ["o", "gato", "vê", "maria"], 100, True),
+             _task(tr, ["john", "lives", "in", "lisbon"], (3, 4), ["joão", "mora", "em", "lisboa"], 100, False)]
+    _probed(tr, tasks, o)
+
+    def score(s: list[list[str]], t: list[list[str]], probes: Any = None) -> list[Any]:
+        return tr.score(s, t, "en", "pt", probe=probes)
+
+    wide = beam_placements(score, copy.deepcopy(tasks), o, c, opens=1000)
+    brute = brute_force(score, copy.deepcopy(tasks), o, c)
+    for x, y in zip(wide, brute, strict=True):
+        assert sorted((p.open, p.close) for p in x) == sorted((p.open, p.close) for p in y)
+        assert [p.score for p in x] == pytest.approx([p.score for p in y], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_beam_placements_estimates_and_budget(ct2_translators: dict[str, Any]) -> None:
+    from projector.methods._search import beam_placements
+
+    tr = ct2_translators["nllb"]
+    o, c, _ = CodecMethod(translator=tr)._marker_pieces("pt")
+    task = _task(tr, ["the", "big", "cat", "sees", "maria", "today"], (2, 3),
+                 ["o", "gato", "grande", "vê", "maria", "hoje"], 3, False)
+    _probed(tr, [task], o)
+    calls: list[int] = []
+
+    def score(s: list[list[str]], t: list[list[str]], probes: Any = None) -> list[Any]:
+        calls.append(len(t))
+        return tr.score(s, t, "en", "pt", probe=probes)
+
+    stats = SearchStats()
+    est = beam_placements(score, [copy.deepcopy(task)], o, c, opens=2, rescore=False, stats=stats)[0]
+    assert calls == [2] and stats.sequences == 2 and len(est) == 3  # two opening passes, no rescoring
+    assert [p.score for p in est] == sorted((p.score for p in est), reverse=True)
+    # an estimate = exact prefix with the opening marker + log P(closing piece) + the clean suffix
+    best = est[0]
+    opened = tr.score([task.source], [marked_target(task.template, o, c, best.open)], "en", "pt", probe=c[0])[0]
+    lo = len(o)
+    manual = sum(opened.logprobs[:best.close + lo]) + opened.probe_logprobs[best.close + lo] + \
+        sum(task.prefix_logprobs[best.close:])
+    assert best.score == pytest.approx(manual, abs=1e-3)
+    assert best.open in sorted(task.opens, key=lambda i: -(sum(task.prefix_logprobs[:i]) + task.open_probe[i]))[:2]
+    exact = beam_placements(score, [copy.deepcopy(task)], o, c, opens=2, stats=SearchStats())[0]
+    for p in exact:  # rescored: real teacher-forced scores of the same candidates
+        direct = tr.score([task.source], [marked_target(task.template, o, c, p.open, p.close)], "en", "pt")[0]
+        assert p.score == pytest.approx(direct.total, abs=1e-4)
+    assert {(p.open, p.close) for p in exact} == {(p.open, p.close) for p in est}

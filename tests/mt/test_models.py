@@ -193,6 +193,35 @@ def test_score_with_marker_pieces(ct2_translators: dict[str, Any], hf_translator
     assert ct2_translators["marian"].marker_pieces("[")[0] == ("[",)
 
 
+@pytest.mark.parametrize("fam", FAMILIES)
+def test_probe_logprobs(fam: str, ct2_translators: dict[str, Any], hf_translators: dict[str, Any]) -> None:
+    """``score(probe=p)``: log P(p) at every position, the same in both engines, consistent with the
+    scores of the pieces themselves; mixed per-pair probes; unknown probes refused."""
+    src, tgt = _langs(fam)
+    ct2, ref = ct2_translators[fam], hf_translators[fam]
+    pieces = ct2.tokenize(TARGETS, tgt)
+    probe = pieces[1][1]  # a piece that occurs in the second target, at position 1
+    a = ct2.score(SOURCES, TARGETS, src, tgt, probe=probe)
+    b = ref.score(SOURCES, TARGETS, src, tgt, probe=probe)
+    plain = ct2.score(SOURCES, TARGETS, src, tgt)
+    for x, y, z, p in zip(a, b, plain, pieces, strict=True):
+        assert x.probe_logprobs is not None and len(x.probe_logprobs) == len(p) + 1 == len(y.probe_logprobs)
+        assert all(v <= 0 for v in x.probe_logprobs)
+        assert max(abs(u - v) for u, v in zip(x.probe_logprobs, y.probe_logprobs, strict=True)) < TOL
+        # forcing the target as a prefix gives the scores plain scoring gives
+        assert max(abs(u - v) for u, v in zip(x.logprobs, z.logprobs, strict=True)) < TOL
+        assert abs(x.eos_logprob - z.eos_logprob) < TOL and z.probe_logprobs is None
+        for k, piece in enumerate(p):
+            if piece == probe:
+                assert x.probe_logprobs[k] == pytest.approx(x.logprobs[k], abs=TOL)
+    mixed = ct2.score(SOURCES, TARGETS, src, tgt, probe=[None, probe, None])
+    assert [m.probe_logprobs is None for m in mixed] == [True, False, True]
+    assert mixed[1].probe_logprobs == pytest.approx(a[1].probe_logprobs, abs=TOL)
+    assert [m.logprobs for m in mixed[::2]] == [pytest.approx(q.logprobs, abs=TOL) for q in plain[::2]]
+    with pytest.raises(ConfigError, match="probe pieces not in the model's vocabulary"):
+        ct2.score(SOURCES[:1], TARGETS[:1], src, tgt, probe="<<not a piece>>")
+
+
 def test_score_rejects_pieces_outside_the_vocabulary(ct2_translators: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="not in the model's vocabulary"):
         ct2_translators["nllb"].score(["a"], [["▁gato", "<<marker>>"]], "en", "pt")
