@@ -291,9 +291,15 @@ def train(args: argparse.Namespace) -> None:
     train_c = load_corpus(work / "data" / "train.tsv", spm_model, args.max_len)
     valid_c = load_corpus(work / "data" / "valid.tsv", spm_model, args.max_len)
 
+    import hashlib
+
+    vocab_digest = hashlib.sha1(spm_model.read_bytes()).hexdigest()[:16]
     resume = latest_checkpoint(ckpt_dir)
     if resume is not None:
         state = torch.load(resume, map_location="cpu", weights_only=False)
+        if state.get("vocab", vocab_digest) != vocab_digest:
+            raise SystemExit(f"{resume} was trained with another sentencepiece model than {spm_model}: "
+                             f"move {ckpt_dir} away to start afresh")
         size = ModelSize(**state["size"])
         log.info("resuming from %s (step %d, epoch %d, batch %d)", resume, state["step"], state["epoch"],
                  state["batch"])
@@ -331,6 +337,7 @@ def train(args: argparse.Namespace) -> None:
         state = {"model": model.state_dict(), "optim": opt.state_dict(), "step": step, "epoch": epoch,
                  "batch": batch_pos, "size": asdict(size), "best_valid": best_valid, "history": history,
                  "data_rows": data_rows,
+                 "vocab": vocab_digest,
                  "args": {k: str(v) for k, v in vars(args).items()}}
         save_checkpoint(ckpt_dir / f"step-{step}.pt", state)
         for old in sorted(ckpt_dir.glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))[:-args.keep]:

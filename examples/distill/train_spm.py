@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import LANG_TOKENS, WORK_DIR, read_tsv  # noqa: E402
 
 log = logging.getLogger("train_spm")
-SPECIAL_SYMBOLS = ["[", "]", *LANG_TOKENS.values()]
+#: markers as single pieces, spaced ("▁[", as in NLLB's vocabulary, so codec's scorer sees one piece per
+#: marker) and tight ("[" inside "(["), and the target-language tokens
+SPECIAL_SYMBOLS = ["▁[", "▁]", "[", "]", *LANG_TOKENS.values()]
 
 
 def train_spm(train_tsv: Path, out_dir: Path, vocab_size: int, max_sentences: int, seed: int = 1) -> Path:
@@ -79,9 +81,11 @@ def check_spm(model: Path) -> None:
     sp = spm.SentencePieceProcessor(model_file=str(model))
     for sym in SPECIAL_SYMBOLS:
         assert sp.piece_to_id(sym) != sp.unk_id(), sym
-    for text in ("[ Barroso ] disse", "a [Comissão Europeia].", "[[x]]"):
+    for text in ("[ Barroso ] disse", "a [Comissão Europeia].", "[[x]]", "o [ Porto ] ganhou"):
         pieces = sp.encode(text, out_type=str)
-        assert pieces.count("[") == text.count("[") and pieces.count("]") == text.count("]"), pieces
+        assert pieces.count("[") + pieces.count("▁[") == text.count("["), pieces
+        assert pieces.count("]") + pieces.count("▁]") == text.count("]"), pieces
+    assert sp.encode("o [ Porto ] ganhou", out_type=str).count("▁[") == 1
     assert sp.id_to_piece(0) == "</s>" and sp.id_to_piece(1) == "<unk>"
     log.info("spm ok: %d pieces; e.g. %s", sp.get_piece_size(), sp.encode("a [Comissão Europeia].", out_type=str))
 
