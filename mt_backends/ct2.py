@@ -142,8 +142,8 @@ class CTranslate2Translator(Seq2SeqTranslator):
 
         vocab = self._target_vocab()
         out: list[tuple[list[float], list[float]]] = []
-        # the logits of every step are kept: bound the floats held at once
-        per_batch = max(1, (1 << 24) // max(1, len(vocab) * max(map(len, targets))))
+        # CTranslate2 keeps every step's logits of a batch: bound them (NLLB: 256k per step)
+        per_batch = max(1, (1 << 26) // max(1, len(vocab) * max(map(len, targets))))
         for start in range(0, len(targets), per_batch):
             srcs, tgts = sources[start:start + per_batch], targets[start:start + per_batch]
             trimmed = [t[:-1] if t and t[-1] == self.tok.eos else t for t in tgts]
@@ -151,12 +151,13 @@ class CTranslate2Translator(Seq2SeqTranslator):
                 srcs, target_prefix=trimmed, beam_size=1, max_decoding_length=max(map(len, trimmed)) + 1,
                 min_decoding_length=0, max_input_length=0, return_logits_vocab=True)
             for res, full, probe in zip(results, tgts, probes, strict=True):
-                steps = np.asarray([np.asarray(x, dtype=np.float32) for x in res.logits[0][:len(full)]])
-                steps = steps.reshape(len(full), -1).astype(np.float64)
+                steps = np.stack([np.asarray(x, dtype=np.float32).reshape(-1) for x in res.logits[0][:len(full)]])
                 top = steps.max(axis=1, keepdims=True)
-                logp = steps - (top + np.log(np.exp(steps - top).sum(axis=1, keepdims=True)))
+                norm = top + np.log(np.exp(steps - top, dtype=np.float64).sum(axis=1, keepdims=True))
                 ids = np.array([vocab[t] for t in full])
-                out.append((logp[np.arange(len(full)), ids].tolist(), logp[:, vocab[probe]].tolist()))
+                rows = np.arange(len(full))
+                out.append(((steps[rows, ids] - norm[:, 0]).tolist(), (steps[:, vocab[probe]] - norm[:, 0]).tolist()))
+            del results
         return out
 
     def _target_vocab(self) -> dict[str, int]:
