@@ -31,7 +31,7 @@ from __future__ import annotations
 import heapq
 import math
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +195,20 @@ def _run(score: ScoreFn, sources: list[list[str]], targets: list[list[str]], sta
     return score(sources, targets)
 
 
+def _prefix_scores(lps: Sequence[float], i: int, n_open: int, closes: Sequence[int]) -> Iterator[tuple[int, float]]:
+    """``(j, log P(t[:i] + O + t[i:j]))`` for every sorted close ``j > i``, from the log-probs ``lps``
+    of the template with the ``n_open`` opening pieces inserted before piece ``i``."""
+    acc = sum(lps[:i + n_open])
+    k = i
+    for j in closes:
+        if j <= i:
+            continue
+        while k < j:
+            acc += lps[k + n_open]
+            k += 1
+        yield j, acc
+
+
 def _ok(res: Any) -> bool:
     return getattr(res, "status", "ok") == "ok" and math.isfinite(getattr(res, "eos_logprob", 0.0))
 
@@ -292,14 +306,7 @@ class _Search:
             self._seed(lps, self.task.open_probe)
         elif kind == _OPEN:
             lo = len(self.O)
-            acc = sum(lps[:i]) + sum(lps[i:i + lo])
-            k = i
-            for j2 in self.closes:
-                if j2 <= i:
-                    continue
-                while k < j2:
-                    acc += lps[k + lo]
-                    k += 1
+            for j2, acc in _prefix_scores(lps, i, lo, self.closes):
                 extra = probe[j2 + lo] if probe is not None else 0.0  # log P(C[0] | t[:i] O t[i:j2])
                 heapq.heappush(self.heap, (-(acc + extra + BOUND_SLACK), _PAIR, i, j2))
         else:
@@ -358,7 +365,7 @@ def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: 
 def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
                     close_pieces: Sequence[str], *, opens: int = 2, rescore: bool = True,
                     stats: SearchStats | None = None) -> list[list[Placement]]:
-    """Approximate top-n placements from probed passes (codec's pruned mode when the scorer probes).
+    """Approximate top-n placements from probed passes (codec's ``beam`` search).
 
     Each task needs ``prefix_logprobs`` and ``open_probe`` (the marked source's pass over the clean
     template, probing the first opening piece). Its ``opens`` best opening positions by
@@ -398,22 +405,17 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
         for q in range(len(clean) - 1, -1, -1):
             suffix[q] = suffix[q + 1] + clean[q]
         ests: list[tuple[float, int, int]] = []
+        errors: list[str] = []
         for i in chosen:
             res = results[pos]
             pos += 1
             if not _ok(res) or res.probe_logprobs is None:
-                t.status, t.reason = "failed", str(getattr(res, "reason", None) or "cannot score")
+                errors.append(str(getattr(res, "reason", None) or "cannot score"))
                 continue
-            lps, probe = list(res.logprobs), res.probe_logprobs
-            acc = sum(lps[:i + lo])
-            q = i
-            for j in sorted(set(t.closes)):
-                if j <= i:
-                    continue
-                while q < j:
-                    acc += lps[q + lo]
-                    q += 1
-                ests.append((acc + probe[j + lo] + suffix[j], i, j))
+            for j, acc in _prefix_scores(res.logprobs, i, lo, sorted(set(t.closes))):
+                ests.append((acc + res.probe_logprobs[j + lo] + suffix[j], i, j))
+        if errors and not ests:
+            t.status, t.reason = "failed", errors[0]
         estimates[k] = sorted(ests, reverse=True)[: t.top_n]
     out: list[list[Placement]] = [[] for _ in tasks]
     if not rescore:
@@ -426,15 +428,16 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
             owners.append((k, i, j))
             srcs.append(tasks[k].source)
             tgts.append(marked_target(tasks[k].template, opening, closing, i, j))
+    failures: dict[int, str] = {}
     for (k, i, j), res in zip(owners, _run(score, srcs, tgts, stats), strict=True):
         if _ok(res):
             out[k].append(Placement(float(sum(res.logprobs) + res.eos_logprob), i, j))
-        elif not out[k]:
-            tasks[k].status, tasks[k].reason = "failed", str(getattr(res, "reason", None) or "cannot score")
+        else:
+            failures.setdefault(k, str(getattr(res, "reason", None) or "cannot score"))
     for k, placements in enumerate(out):
         placements.sort(key=lambda p: (-p.score, p.open, p.close))
-        if placements:
-            tasks[k].status, tasks[k].reason = "ok", None
+        if not placements and k in failures:
+            tasks[k].status, tasks[k].reason = "failed", failures[k]
     return out
 
 
