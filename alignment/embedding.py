@@ -218,7 +218,13 @@ class EmbeddingAligner:
         if mode == "exact" or compute_type == "bfloat16":
             self._load_torch()
             if mode == "fast":
-                self._autocast = _require("torch").bfloat16
+                torch = _require("torch")
+                self._autocast = torch.bfloat16
+                # autocast would cast every linear layer's weights to bfloat16 at every call: cast them
+                # once (the same numbers; layer norms and embeddings stay float32)
+                for module in self._torch_model.modules():
+                    if isinstance(module, torch.nn.Linear):
+                        module.to(torch.bfloat16)
         else:
             self._load_ct2()
 
@@ -315,6 +321,10 @@ class EmbeddingAligner:
     def _word_pieces(self, words: Sequence[str]) -> list[list[int]]:
         if not words:
             return []
+        backend = getattr(self.tokenizer, "_tokenizer", None)  # the Rust tokenizer of a fast tokenizer
+        if backend is not None and hasattr(backend, "encode_batch"):
+            # the same ids as calling the tokenizer, without building a Python encoding per word
+            return [enc.ids for enc in backend.encode_batch(list(words), add_special_tokens=False)]
         return [list(ids) for ids in self.tokenizer(list(words), add_special_tokens=False)["input_ids"]]
 
     def _forward(self, batch: list[list[int]]) -> list[np.ndarray]:
