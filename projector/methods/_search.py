@@ -417,23 +417,13 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
         if errors and not ests:
             t.status, t.reason = "failed", errors[0]
         estimates[k] = sorted(ests, reverse=True)[: t.top_n]
-    out: list[list[Placement]] = [[] for _ in tasks]
     if not rescore:
+        out: list[list[Placement]] = [[] for _ in tasks]
         for k, ests in estimates.items():
             out[k] = [Placement(est, i, j) for est, i, j in ests]
         return out
-    srcs, tgts, owners = [], [], []
-    for k, ests in estimates.items():
-        for _, i, j in ests:
-            owners.append((k, i, j))
-            srcs.append(tasks[k].source)
-            tgts.append(marked_target(tasks[k].template, opening, closing, i, j))
-    failures: dict[int, str] = {}
-    for (k, i, j), res in zip(owners, _run(score, srcs, tgts, stats), strict=True):
-        if _ok(res):
-            out[k].append(Placement(float(sum(res.logprobs) + res.eos_logprob), i, j))
-        else:
-            failures.setdefault(k, str(getattr(res, "reason", None) or "cannot score"))
+    jobs = [(k, i, j) for k, ests in estimates.items() for _, i, j in ests]
+    out, failures = _score_placements(score, tasks, jobs, opening, closing, stats)
     for k, placements in enumerate(out):
         placements.sort(key=lambda p: (-p.score, p.open, p.close))
         if not placements and k in failures:
@@ -452,7 +442,17 @@ def brute_force(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequen
             for j in sorted(set(t.closes)):
                 if j > i:
                     jobs.append((k, i, j))
+    found, _ = _score_placements(score, tasks, jobs, open_pieces, close_pieces, stats, chunk)
+    return [sorted(f, key=lambda p: (-p.score, p.open, p.close))[: t.top_n] for f, t in zip(found, tasks)]
+
+
+def _score_placements(score: ScoreFn, tasks: Sequence[SearchTask], jobs: Sequence[tuple[int, int, int]],
+                      open_pieces: Sequence[str], close_pieces: Sequence[str], stats: SearchStats,
+                      chunk: int = 256) -> tuple[list[list[Placement]], dict[int, str]]:
+    """Exact scores of placements ``(task, i, j)``, ``chunk`` per ``score`` call: the placements of
+    each task (unsorted) and, per task, the first reason a placement could not be scored."""
     found: list[list[Placement]] = [[] for _ in tasks]
+    failures: dict[int, str] = {}
     for start in range(0, len(jobs), chunk):
         part = jobs[start:start + chunk]
         srcs = [tasks[k].source for k, _, _ in part]
@@ -460,7 +460,9 @@ def brute_force(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequen
         for (k, i, j), res in zip(part, _run(score, srcs, tgts, stats), strict=True):
             if _ok(res):
                 found[k].append(Placement(float(sum(res.logprobs) + res.eos_logprob), i, j))
-    return [sorted(f, key=lambda p: (-p.score, p.open, p.close))[: t.top_n] for f, t in zip(found, tasks)]
+            else:
+                failures.setdefault(k, str(getattr(res, "reason", None) or "cannot score"))
+    return found, failures
 
 
 @dataclass
