@@ -222,7 +222,8 @@ class EmbeddingAligner:
                 self._autocast = torch.bfloat16
                 # autocast would cast every linear layer's weights to bfloat16 at every call: cast them
                 # once (the same numbers; layer norms and embeddings stay float32)
-                for module in self._torch_model.modules():
+                net: Any = self._torch_model
+                for module in net.modules():
                     if isinstance(module, torch.nn.Linear):
                         module.to(torch.bfloat16)
         else:

@@ -135,7 +135,7 @@ class CTranslate2Translator(Seq2SeqTranslator):
         return [list(r.log_probs) for r in results]
 
     def _score_probe(self, sources: list[list[str]], targets: list[list[str]],
-                     probes: list[str]) -> list[tuple[list[float], list[float]]]:
+                     probes: list[str | None]) -> list[tuple[list[float], list[float]]]:
         # score_batch returns the target's log-probs only: force the target as a prefix and take the
         # whole distribution of every step (return_logits_vocab), plus one step for EOS
         import numpy as np
@@ -156,7 +156,8 @@ class CTranslate2Translator(Seq2SeqTranslator):
                 norm = top + np.log(np.exp(steps - top, dtype=np.float64).sum(axis=1, keepdims=True))
                 ids = np.array([vocab[t] for t in full])
                 rows = np.arange(len(full))
-                out.append(((steps[rows, ids] - norm[:, 0]).tolist(), (steps[:, vocab[probe]] - norm[:, 0]).tolist()))
+                probe_lps = (steps[:, vocab[probe]] - norm[:, 0]).tolist() if probe is not None else []
+                out.append(((steps[rows, ids] - norm[:, 0]).tolist(), probe_lps))
             del results
         return out
 

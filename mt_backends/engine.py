@@ -72,8 +72,9 @@ class Seq2SeqTranslator:
         raise NotImplementedError
 
     def _score_probe(self, sources: list[list[str]], targets: list[list[str]],
-                     probes: list[str]) -> list[tuple[list[float], list[float]]]:
-        """Like :meth:`_score_tokens`, plus log P(probe) at each position of each full target."""
+                     probes: list[str | None]) -> list[tuple[list[float], list[float]]]:
+        """Like :meth:`_score_tokens`, plus log P(probe) at each position of each full target (an
+        empty list where the probe is None)."""
         raise NotSupportedError(f"{type(self).__name__} cannot score probe pieces")
 
     # -- protocol -------------------------------------------------------------------------------
@@ -181,8 +182,9 @@ class Seq2SeqTranslator:
             for sub in token_batches([lengths[k] for k in group], self.batch_tokens):
                 batch = [group[k] for k in sub]
                 srcs, tgts = [full_src[k] for k in batch], [full_tgt[k] for k in batch]
+                scored: list[tuple[list[float], list[float] | None]]
                 if probed:
-                    scored = self._score_probe(srcs, tgts, [probes[units[k]] for k in batch])  # type: ignore[misc]
+                    scored = list(self._score_probe(srcs, tgts, [probes[units[k]] for k in batch]))
                 else:
                     scored = [(lps, None) for lps in self._score_tokens(srcs, tgts)]
                 for k, (lps, plps) in zip(batch, scored, strict=True):

@@ -387,10 +387,10 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
         cands = [i for i in sorted(set(t.opens)) if any(j > i for j in closes)]
         if t.prefix_logprobs is None or t.open_probe is None or not cands:
             continue
-        acc = [0.0]
+        prefix, probe = [0.0], t.open_probe
         for lp in t.prefix_logprobs:
-            acc.append(acc[-1] + lp)
-        chosen = sorted(cands, key=lambda i: -(acc[i] + t.open_probe[i]))[:opens]
+            prefix.append(prefix[-1] + lp)
+        chosen = sorted(cands, key=lambda i: -(prefix[i] + probe[i]))[:opens]
         plan.append((k, chosen))
         for i in chosen:
             srcs.append(t.source)
@@ -412,8 +412,8 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
             if not _ok(res) or res.probe_logprobs is None:
                 errors.append(str(getattr(res, "reason", None) or "cannot score"))
                 continue
-            for j, acc in _prefix_scores(res.logprobs, i, lo, sorted(set(t.closes))):
-                ests.append((acc + res.probe_logprobs[j + lo] + suffix[j], i, j))
+            for j, head in _prefix_scores(res.logprobs, i, lo, sorted(set(t.closes))):
+                ests.append((head + res.probe_logprobs[j + lo] + suffix[j], i, j))
         if errors and not ests:
             t.status, t.reason = "failed", errors[0]
         estimates[k] = sorted(ests, reverse=True)[: t.top_n]
