@@ -7,7 +7,9 @@ measures on the same sentences:
 
 * plain translation (beam 4): seconds per sentence;
 * codec ``pruned``, ``beam`` (and ``exact`` with ``--full``): the plain translation above as template, plus ``project``
-  on it (span translations, search, re-ranking): seconds per sentence, scored target tokens per span;
+  on it (span translations, search, re-ranking): seconds per sentence, scored target tokens per span
+  (``beam`` with its defaults: every opening expanded; its accuracy on real text is measured by
+  ``benchmarks/codec_quality.py``);
 * brute force (every allowed placement scored) on the same templates and tasks: tokens per span,
   seconds per sentence; and whether the exact top-n equals the brute-force top-n for every span.
 

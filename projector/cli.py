@@ -146,7 +146,11 @@ def method_options(func: F) -> F:
         click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="[align] exact (PyTorch, "
                      "simalign's links) or fast (bfloat16 where native, else CTranslate2 int8)."),
         click.option("--search", type=click.Choice(["exact", "pruned", "beam"]),
-                     help="[codec] marker placement search: exact, pruned (Codec's positions) or beam (fastest)."),
+                     help="[codec] marker placement search: exact, pruned (Codec's positions) or beam (estimate "
+                          "every placement, score the best exactly: fastest)."),
+        click.option("--beam-width", type=int, help="[codec] beam search: openings expanded per span (default: all)."),
+        click.option("--beam-rescore", type=int, help="[codec] beam search: estimates scored exactly (default: "
+                     "2 x top-n)."),
         click.option("--top-n", type=int, help="[codec] candidates re-ranked per span."),
         click.option("--scorer-model", help="[codec] a separate (marker-fine-tuned) model that scores placements."),
         click.option("--scorer-tokenizer", help="[codec] tokenizer of the scorer model (e.g. its base NLLB model)."),
@@ -159,8 +163,8 @@ def method_options(func: F) -> F:
     return func
 
 
-_METHOD_KEYS = ("encoder", "aligner", "layer", "mode", "search", "top_n", "scorer_model", "scorer_tokenizer", "markers",
-                "marker_cost", "beam_size")
+_METHOD_KEYS = ("encoder", "aligner", "layer", "mode", "search", "beam_width", "beam_rescore", "top_n", "scorer_model",
+                "scorer_tokenizer", "markers", "marker_cost", "beam_size")
 
 
 class _Progress:

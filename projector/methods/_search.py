@@ -363,18 +363,19 @@ def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: 
 
 
 def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
-                    close_pieces: Sequence[str], *, opens: int = 2, rescore: bool = True,
+                    close_pieces: Sequence[str], *, opens: int | None = None, rescore: int | None = None,
                     stats: SearchStats | None = None) -> list[list[Placement]]:
     """Approximate top-n placements from probed passes (codec's ``beam`` search).
 
     Each task needs ``prefix_logprobs`` and ``open_probe`` (the marked source's pass over the clean
-    template, probing the first opening piece). Its ``opens`` best opening positions by
-    log P(prefix) + log P(opening piece) get one pass each with the opening marker inserted, probing
-    the first closing piece; every ``(i, j)`` is then estimated as that exact prefix + log P(closing
-    piece) + the clean template's remaining log-probs (the markers' effect on the rest is ignored),
-    and the ``top_n`` best estimates are scored exactly (``rescore``), in one batch for all tasks, or
-    returned with their estimates as scores. About ``opens + top_n`` sequences per span (``opens``
-    without rescoring), whatever the sentence length.
+    template, probing the first opening piece). Its ``opens`` likeliest opening positions (``None``:
+    every allowed one; likeliest by the clean pass's total + log P(opening piece | t[:i])) get one pass
+    each with the opening marker inserted, probing the first closing piece. Every ``(i, j)`` is estimated from
+    that pass alone: the exact prefix ``t[:i] + O + t[i:j]`` + log P(closing piece) + the pass's own
+    log-probs of ``t[j:]`` and EOS (only the closing marker's effect on the rest is missing). The
+    ``rescore`` best estimates (default ``2 * top_n``; ``0``: none) are scored exactly, in batches for
+    all tasks, and the best ``top_n`` of them returned; without rescoring the ``top_n`` best estimates
+    are returned with their estimates as scores. ``1 + opens + rescore`` sequences per span.
     """
     stats = stats if stats is not None else SearchStats()
     opening, closing = list(open_pieces), list(close_pieces)
@@ -387,10 +388,10 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
         cands = [i for i in sorted(set(t.opens)) if any(j > i for j in closes)]
         if t.prefix_logprobs is None or t.open_probe is None or not cands:
             continue
-        prefix, probe = [0.0], t.open_probe
-        for lp in t.prefix_logprobs:
-            prefix.append(prefix[-1] + lp)
-        chosen = sorted(cands, key=lambda i: -(prefix[i] + probe[i]))[:opens]
+        # estimate of the whole sequence with the opening at i: the clean pass's log-probs with
+        # log P(opening piece | t[:i]) added (the closing marker's cost is the same for all i)
+        probe, total = t.open_probe, sum(t.prefix_logprobs)
+        chosen = sorted(cands, key=lambda i: (-(total + probe[i]), i))[:opens]
         plan.append((k, chosen))
         for i in chosen:
             srcs.append(t.source)
@@ -400,10 +401,6 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
     pos = 0
     for k, chosen in plan:
         t = tasks[k]
-        clean = t.prefix_logprobs or []
-        suffix = [0.0] * (len(clean) + 1)
-        for q in range(len(clean) - 1, -1, -1):
-            suffix[q] = suffix[q + 1] + clean[q]
         ests: list[tuple[float, int, int]] = []
         errors: list[str] = []
         for i in chosen:
@@ -412,23 +409,32 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
             if not _ok(res) or res.probe_logprobs is None:
                 errors.append(str(getattr(res, "reason", None) or "cannot score"))
                 continue
-            for j, head in _prefix_scores(res.logprobs, i, lo, sorted(set(t.closes))):
-                ests.append((head + res.probe_logprobs[j + lo] + suffix[j], i, j))
+            lps = [*res.logprobs, res.eos_logprob]
+            after = [0.0] * (len(lps) + 1)  # after[q]: log-probs of pieces q.. and EOS
+            for q in range(len(lps) - 1, -1, -1):
+                after[q] = after[q + 1] + lps[q]
+            for j, head in _prefix_scores(lps, i, lo, sorted(set(t.closes))):
+                ests.append((head + res.probe_logprobs[j + lo] + after[j + lo], i, j))
         if errors and not ests:
             t.status, t.reason = "failed", errors[0]
-        estimates[k] = sorted(ests, reverse=True)[: t.top_n]
-    if not rescore:
+        ests.sort(reverse=True)
+        estimates[k] = ests[: t.top_n if rescore == 0 else (2 * t.top_n if rescore is None else rescore)]
+    if rescore == 0:
         out: list[list[Placement]] = [[] for _ in tasks]
         for k, ests in estimates.items():
             out[k] = [Placement(est, i, j) for est, i, j in ests]
         return out
     jobs = [(k, i, j) for k, ests in estimates.items() for _, i, j in ests]
-    out, failures = _score_placements(score, tasks, jobs, opening, closing, stats)
-    for k, placements in enumerate(out):
-        placements.sort(key=lambda p: (-p.score, p.open, p.close))
+    found, failures = _score_placements(score, tasks, jobs, opening, closing, stats)
+    for k, placements in enumerate(found):
         if not placements and k in failures:
             tasks[k].status, tasks[k].reason = "failed", failures[k]
-    return out
+    return _top(found, tasks)
+
+
+def _top(found: list[list[Placement]], tasks: Sequence[SearchTask]) -> list[list[Placement]]:
+    """The ``top_n`` best placements of each task, best first (ties: earlier positions first)."""
+    return [sorted(f, key=lambda p: (-p.score, p.open, p.close))[: t.top_n] for f, t in zip(found, tasks, strict=True)]
 
 
 def brute_force(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
@@ -443,7 +449,7 @@ def brute_force(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequen
                 if j > i:
                     jobs.append((k, i, j))
     found, _ = _score_placements(score, tasks, jobs, open_pieces, close_pieces, stats, chunk)
-    return [sorted(f, key=lambda p: (-p.score, p.open, p.close))[: t.top_n] for f, t in zip(found, tasks)]
+    return _top(found, tasks)
 
 
 def _score_placements(score: ScoreFn, tasks: Sequence[SearchTask], jobs: Sequence[tuple[int, int, int]],

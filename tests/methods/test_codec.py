@@ -85,15 +85,23 @@ def test_template_mode_projects_onto_the_given_text(fam: str, search: str, ct2_t
 @pytest.mark.slow
 @pytest.mark.parametrize("fam", ["nllb", "marian"])
 def test_beam_search_stays_within_its_budget(fam: str, ct2_translators: dict[str, Any]) -> None:
-    method = CodecMethod(translator=ct2_translators[fam], search="beam", top_n=3, lex_keep=0.0, reverse=False)
+    method = CodecMethod(translator=ct2_translators[fam], search="beam", top_n=3, lex_keep=0.0, reverse=False,
+                         beam_width=2, beam_rescore=3)
     res = method.project([ProjectionInput(SRC, SPANS, TPL)], "en", "pt")[0]
-    assert res.text == TPL and len(res.spans) == len(SPANS) and "search=beam" in method.signature()
+    assert res.text == TPL and len(res.spans) == len(SPANS)
+    assert "search=beam(width=2,rescore=3)" in method.signature()
     assert sum(p.ok for p in res.spans) >= 1
     for p in res.spans:
         if p.target is not None:
             assert p.target.text_of(TPL).strip() and p.score is not None and p.score < 0
-    # one clean + one marked pass per span (Codec's positions), two openings and top-n rescored per span
-    assert method.last_stats["sequences"] <= 1 + len(SPANS) * (1 + 2 + 3)
+    # one marked pass per span, two openings and three rescored placements per span
+    assert method.last_stats["sequences"] <= len(SPANS) * (1 + 2 + 3)
+    # by default every allowed opening (a word start of TPL) gets a pass and 2 x top-n are rescored
+    wide = CodecMethod(translator=ct2_translators[fam], search="beam", top_n=3, lex_keep=0.0, reverse=False)
+    wide.project([ProjectionInput(SRC, SPANS, TPL)], "en", "pt")
+    _, tasks, _ = wide.build_tasks([ProjectionInput(SRC, SPANS, TPL)], [TPL], [0], "en", "pt")
+    budget = sum(1 + len([i for i in t.opens if i < max(t.closes)]) + 6 for t in tasks)
+    assert method.last_stats["sequences"] < wide.last_stats["sequences"] <= budget
 
 
 @pytest.mark.slow

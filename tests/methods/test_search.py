@@ -159,7 +159,7 @@ def test_beam_placements_cover_everything_when_wide(fam: str, ct2_translators: d
     def score(s: list[list[str]], t: list[list[str]], probes: Any = None) -> list[Any]:
         return tr.score(s, t, "en", "pt", probe=probes)
 
-    wide = beam_placements(score, copy.deepcopy(tasks), o, c, opens=1000)
+    wide = beam_placements(score, copy.deepcopy(tasks), o, c, opens=None, rescore=10**6)
     brute = brute_force(score, copy.deepcopy(tasks), o, c)
     for x, y in zip(wide, brute, strict=True):
         assert sorted((p.open, p.close) for p in x) == sorted((p.open, p.close) for p in y)
@@ -182,18 +182,20 @@ def test_beam_placements_estimates_and_budget(ct2_translators: dict[str, Any]) -
         return tr.score(s, t, "en", "pt", probe=probes)
 
     stats = SearchStats()
-    est = beam_placements(score, [copy.deepcopy(task)], o, c, opens=2, rescore=False, stats=stats)[0]
+    est = beam_placements(score, [copy.deepcopy(task)], o, c, opens=2, rescore=0, stats=stats)[0]
     assert calls == [2] and stats.sequences == 2 and len(est) == 3  # two opening passes, no rescoring
     assert [p.score for p in est] == sorted((p.score for p in est), reverse=True)
-    # an estimate = exact prefix with the opening marker + log P(closing piece) + the clean suffix
+    # an estimate = exact prefix with the opening marker + log P(closing piece) + the same pass's suffix
     best = est[0]
     opened = tr.score([task.source], [marked_target(task.template, o, c, best.open)], "en", "pt", probe=c[0])[0]
     lo = len(o)
     manual = sum(opened.logprobs[:best.close + lo]) + opened.probe_logprobs[best.close + lo] + \
-        sum(task.prefix_logprobs[best.close:])
+        sum(opened.logprobs[best.close + lo:]) + opened.eos_logprob
     assert best.score == pytest.approx(manual, abs=1e-3)
-    assert best.open in sorted(task.opens, key=lambda i: -(sum(task.prefix_logprobs[:i]) + task.open_probe[i]))[:2]
-    exact = beam_placements(score, [copy.deepcopy(task)], o, c, opens=2, stats=SearchStats())[0]
+    # the two openings expanded are those where the model gives the opening piece the most probability
+    likeliest = sorted((i for i in task.opens if i < max(task.closes)), key=lambda i: (-task.open_probe[i], i))[:2]
+    assert {p.open for p in est} <= set(likeliest)
+    exact = beam_placements(score, [copy.deepcopy(task)], o, c, opens=2, rescore=3, stats=SearchStats())[0]
     for p in exact:  # rescored: real teacher-forced scores of the same candidates
         direct = tr.score([task.source], [marked_target(task.template, o, c, p.open, p.close)], "en", "pt")[0]
         assert p.score == pytest.approx(direct.total, abs=1e-4)
