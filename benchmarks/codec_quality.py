@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def gold_pairs() -> list[dict[str, Any]]:
     """The en-pt pairs (train + valid files) as dicts with ``src_words``, ``tgt_words``, ``alignment``."""
-    out = []
+    out: list[dict[str, Any]] = []
     for part in ("train", "valid"):
         with open(GOLD / part / "en-pt" / "pt_golden.jsonl", encoding="utf-8") as fh:
             out.extend(json.loads(line) for line in fh if line.strip())
@@ -105,7 +105,7 @@ def score_outputs(outputs: list[Any], inputs: list[Any], gold: list[list[tuple[i
     """Exact-match accuracy and word-level F1 of the projected ranges; the chosen ranges for agreement."""
     hit = n = 0
     tp = n_pred = n_gold = 0
-    chosen = []
+    chosen: list[tuple[int, int] | None] = []
     for out, item, gl in zip(outputs, inputs, gold, strict=True):
         words = {(t.start, t.end) for t in item.template_tokens}
         for proj, (gs, ge) in zip(out.spans, gl, strict=True):
@@ -171,9 +171,9 @@ def main() -> None:
 
         from projector.methods.align import AlignMethod
 
-        method = AlignMethod(encoder=ensure_encoder(None), mode="fast")
+        aligner = AlignMethod(encoder=ensure_encoder(None), mode="fast")
         t = time.perf_counter()
-        outs = method.project(inputs, "en", "pt")
+        outs = aligner.project(inputs, "en", "pt")
         row = score_outputs(outs, inputs, gold)
         row["seconds"] = round(time.perf_counter() - t, 2)
         result["align"] = row
