@@ -37,22 +37,40 @@ CARRY_OVER = ("README.md", "eval.json")
 TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
-def hf_from_checkpoint(ckpt: Path, work: Path, out: Path) -> Path:
-    """Write a transformers folder for a ``step-N.pt`` training checkpoint."""
+def hf_from_checkpoint(ckpt: Path | list[Path], work: Path, out: Path) -> Path:
+    """Write a transformers folder for a ``step-N.pt`` training checkpoint, or for the average of the
+    weights of several (checkpoint averaging: the last one's step and metadata are recorded)."""
     import sentencepiece as spm
     import torch
     from train import ModelSize, build_config, save_hf_folder
     from transformers import MarianMTModel
 
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    ckpts = ckpt if isinstance(ckpt, list) else [ckpt]
+    states = [torch.load(c, map_location="cpu", weights_only=False) for c in ckpts]
+    state = states[-1]
+    weights = state["model"]
+    if len(states) > 1:
+        weights = {k: (sum(s["model"][k].double() for s in states) / len(states)).to(v.dtype)
+                   if v.is_floating_point() else v for k, v in weights.items()}
     spm_model = work / "spm" / "spm.model"
     size = spm.SentencePieceProcessor(model_file=str(spm_model)).get_piece_size()
     model = MarianMTModel(build_config(size, ModelSize(**state["size"])))
-    model.load_state_dict(state["model"])
+    model.load_state_dict(weights)
     history = state.get("history") or [{}]
-    save_hf_folder(model, spm_model, out, {"step": state["step"], "epoch": state["epoch"],
-                                           "valid_loss": history[-1].get("valid_loss"), "size": state["size"]})
+    meta = {"step": state["step"], "epoch": state["epoch"], "valid_loss": history[-1].get("valid_loss"),
+            "size": state["size"]}
+    if len(states) > 1:
+        meta["averaged_steps"] = [s["step"] for s in states]
+    save_hf_folder(model, spm_model, out, meta)
     return out
+
+
+def latest_checkpoints(work: Path, n: int) -> list[Path]:
+    """The ``n`` newest ``step-N.pt`` files of ``work/ckpt``, oldest first."""
+    found = sorted((work / "ckpt").glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+    if not found:
+        raise SystemExit(f"no checkpoint in {work / 'ckpt'}")
+    return found[-n:]
 
 
 def folder_mb(path: Path) -> float:
@@ -125,12 +143,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="a step-N.pt file or a transformers folder (default: WORK/hf-latest)")
     ap.add_argument("--name", default=DEFAULT_NAME)
     ap.add_argument("--out-root", type=Path, default=REPO / "examples" / "models")
+    ap.add_argument("--average", type=int, default=0, metavar="N",
+                    help="average the weights of the N newest checkpoints of WORK/ckpt")
     ap.add_argument("--quantization", default="int8")
     ap.add_argument("--max-mb", type=float, default=30.0)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     src = args.checkpoint or args.work / "hf-latest"
-    if src.is_file():
+    if args.average > 1:
+        src = hf_from_checkpoint(latest_checkpoints(args.work, args.average), args.work, args.work / "hf-export")
+    elif src.is_file():
         src = hf_from_checkpoint(src, args.work, args.work / "hf-export")
     meta = export(src, args.out_root / args.name, args.quantization, args.max_mb)
     print(json.dumps({"out": str(args.out_root / args.name), "mb": round(folder_mb(args.out_root / args.name), 2),
