@@ -31,7 +31,7 @@ from projector.errors import ModelError
 logger = logging.getLogger("projector.mt")
 
 __all__ = ["ResolvedModel", "resolve_model", "is_ct2_folder", "is_hf_folder", "cache_root", "ensure_ct2",
-           "read_hf_metadata", "METADATA_FILE", "TOKENIZER_FILES"]
+           "read_hf_metadata", "marian_start_as_trained", "METADATA_FILE", "TOKENIZER_FILES"]
 
 METADATA_FILE = "projector_mt.json"
 TOKENIZER_FILES = (
@@ -262,6 +262,72 @@ class _VocabProxy:
         return getattr(self._tok, name)
 
 
+@contextlib.contextmanager
+def marian_start_as_trained() -> Iterator[None]:
+    """Within this context CTranslate2 converts Marian models so that they decode as transformers does.
+
+    transformers feeds the ``<pad>`` embedding as a Marian decoder's first input. CTranslate2's
+    converter assumes that row is zero (true of the Opus-MT conversions), starts from a zero
+    embedding and drops ``<pad>`` from the vocabulary. A model trained or fine-tuned with
+    transformers and tied output embeddings has moved that row (the gradient of the ``<pad>`` logit
+    reaches it), and the standard conversion then decodes the first token from another input than
+    the model was trained with. For such a model (``<pad>`` row not zero) the converter here keeps
+    ``<pad>`` as the decoder start token, embedded as trained, and out of the output distribution
+    (a -1e9 logit bias); other models convert as before.
+    """
+    conv = require("ctranslate2", extra=None, purpose="converting Hugging Face models to CTranslate2").converters
+    loaders = conv.transformers._MODEL_LOADERS
+    standard = loaders.get("MarianConfig")
+    if standard is None:
+        yield
+        return
+    bart = conv.transformers.BartLoader
+    torch = require("torch", extra="convert", purpose="converting Hugging Face models to CTranslate2")
+
+    class StartAsTrained(type(standard)):  # type: ignore[misc]
+        learned = False
+
+        def get_model_spec(self, model: Any) -> Any:
+            emb = model.get_input_embeddings().weight
+            pad = model.config.pad_token_id
+            self.learned = pad is not None and bool(emb[pad].abs().max() > 0)
+            if not self.learned:
+                return super().get_model_spec(model)
+            model.config.normalize_before = False
+            model.config.normalize_embedding = False
+            spec = bart.get_model_spec(self, model)  # the <pad> rows stay
+            # ... but <pad> is never an output, as in transformers' generation and projector's
+            # transformers backend: a -1e9 logit bias takes it out of the distribution
+            proj = spec.decoder.projection
+            rows = proj.weight.shape[0]
+            bias = proj.bias.detach().clone().float() if proj.has_bias() else torch.zeros(rows)
+            bias[pad] = -1e9
+            proj.bias = bias
+            return spec
+
+        def set_config(self, config: Any, model: Any, tokenizer: Any) -> None:
+            super().set_config(config, model, tokenizer)
+            if self.learned:
+                config.decoder_start_token = tokenizer.pad_token
+
+        def set_decoder(self, spec: Any, decoder: Any) -> None:
+            if self.learned:
+                bart.set_decoder(self, spec, decoder)  # no start_from_zero_embedding
+            else:
+                super().set_decoder(spec, decoder)
+
+        def get_vocabulary(self, model: Any, tokenizer: Any) -> list[str]:
+            if self.learned:
+                return list(bart.get_vocabulary(self, model, tokenizer))
+            return list(super().get_vocabulary(model, tokenizer))
+
+    loaders["MarianConfig"] = StartAsTrained()
+    try:
+        yield
+    finally:
+        loaders["MarianConfig"] = standard
+
+
 def _convert(resolved: ResolvedModel, out: Path, quantization: str | None, family: str | None) -> None:
     ct2 = require("ctranslate2", extra=None, purpose="converting Hugging Face models to CTranslate2")
     require("torch", extra="convert", purpose="converting Hugging Face models to CTranslate2")
@@ -290,7 +356,8 @@ def _convert(resolved: ResolvedModel, out: Path, quantization: str | None, famil
     t0 = time.monotonic()
     logger.info("converting %s to CTranslate2 (%s) in %s", resolved.name, quantization or "float32", out)
     try:
-        _Converter(str(resolved.path), copy_files=copy).convert(str(out), quantization=quantization, force=True)
+        with marian_start_as_trained():
+            _Converter(str(resolved.path), copy_files=copy).convert(str(out), quantization=quantization, force=True)
     except Exception as exc:  # noqa: BLE001 - converters raise ValueError, KeyError, OSError...
         raise ModelError(f"cannot convert {resolved.name} to CTranslate2: {type(exc).__name__}: {exc}") from exc
     meta = read_hf_metadata(resolved.path)

@@ -3,7 +3,9 @@
 Takes the transformers folder written by ``train.py`` (``--work/hf-latest`` by
 default, or a ``step-N.pt`` checkpoint), converts it with
 ``ctranslate2.converters.TransformersConverter`` (int8 weights; ``<pad>`` kept as
-the decoder start token, embedded as trained: see :func:`learned_start_embedding`), and adds what
+the decoder start token, embedded as trained, see ``mt_backends.conversion.marian_start_as_trained``:
+training with tied embeddings moved that row, and the standard conversion, which assumes it is
+zero, cost 0.8 chrF on FLORES at step 4,226), and adds what
 a loader needs beside ``model.bin``/``config.json``/``shared_vocabulary.json``:
 
 * ``spm.model``: the shared sentencepiece model (source and target);
@@ -20,18 +22,19 @@ model card ``README.md`` and ``eval.json`` are carried over until
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import LANG_TOKENS, WORK_DIR, atomic_write_json  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from mt_backends.conversion import marian_start_as_trained  # noqa: E402
 
 log = logging.getLogger("export")
 REPO = Path(__file__).resolve().parents[2]
@@ -81,45 +84,6 @@ def folder_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-@contextlib.contextmanager
-def learned_start_embedding() -> Iterator[None]:
-    """Convert Marian models with ``<pad>`` as CTranslate2's decoder start token, embedded as trained.
-
-    transformers feeds the ``<pad>`` embedding as the decoder's first input; CTranslate2's Marian
-    converter assumes that row is zero (true of the original Marian models), starts from a zero
-    embedding and drops ``<pad>`` from the vocabulary. With output embeddings tied to the input ones,
-    training moves that row (here its norm is half an average row's), so the standard conversion
-    decodes the first token from another input than the model was trained with: at step 4,226 it
-    cost 0.8 chrF on FLORES in both directions. Within this context the converter keeps ``<pad>`` (one
-    more vocabulary entry, never generated: 0 of 1012 FLORES translations) and starts from it, and
-    CTranslate2 decodes as transformers does.
-    """
-    from ctranslate2.converters import transformers as conv
-
-    class LearnedStart(conv.MarianMTLoader):  # type: ignore[misc, name-defined]
-        def get_model_spec(self, model):  # type: ignore[no-untyped-def]
-            model.config.normalize_before = False
-            model.config.normalize_embedding = False
-            return conv.BartLoader.get_model_spec(self, model)  # the <pad> rows stay
-
-        def set_config(self, config, model, tokenizer):  # type: ignore[no-untyped-def]
-            super().set_config(config, model, tokenizer)
-            config.decoder_start_token = tokenizer.pad_token
-
-        def set_decoder(self, spec, decoder):  # type: ignore[no-untyped-def]
-            conv.BartLoader.set_decoder(self, spec, decoder)  # no start_from_zero_embedding
-
-        def get_vocabulary(self, model, tokenizer):  # type: ignore[no-untyped-def]
-            return conv.BartLoader.get_vocabulary(self, model, tokenizer)
-
-    before = conv._MODEL_LOADERS["MarianConfig"]
-    conv._MODEL_LOADERS["MarianConfig"] = LearnedStart()
-    try:
-        yield
-    finally:
-        conv._MODEL_LOADERS["MarianConfig"] = before
-
-
 def export(hf_dir: Path, out_dir: Path, quantization: str, max_mb: float) -> dict:
     """Convert ``hf_dir`` into ``out_dir``; return the loader metadata written."""
     from ctranslate2.converters import TransformersConverter
@@ -129,7 +93,7 @@ def export(hf_dir: Path, out_dir: Path, quantization: str, max_mb: float) -> dic
     os.chmod(tmp, 0o755)
     try:
         conv_dir = tmp / "ct2"
-        with learned_start_embedding():
+        with marian_start_as_trained():  # <pad> kept as the decoder start, embedded as trained
             TransformersConverter(str(hf_dir)).convert(str(conv_dir), quantization=quantization, force=True)
         for f in conv_dir.iterdir():
             os.replace(f, tmp / f.name)

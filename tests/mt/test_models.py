@@ -337,3 +337,44 @@ def test_int8_on_cpu_by_default(ct2_translators: dict[str, Any], hf_models: dict
         assert max(abs(u - v) for u, v in zip(x.logprobs, y.logprobs, strict=True)) < 0.5
         assert x.logprobs != y.logprobs  # quantized weights really are in use
         assert all(math.isfinite(v) for v in x.logprobs)
+
+
+def test_marian_with_a_trained_start_embedding_converts_as_trained(hf_models: dict[str, Path], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Marian trained with tied embeddings moves the <pad> row that transformers feeds as the first
+    decoder input; CTranslate2's standard conversion assumes it is zero. projector's conversion keeps it."""
+    import shutil
+
+    import torch
+    from transformers import MarianMTModel
+
+    from mt_backends.ct2 import CTranslate2Translator
+    from mt_backends.transformers_backend import TransformersTranslator
+
+    folder = tmp_path / "opus-mt-en-pt-finetuned"
+    shutil.copytree(hf_models["marian"], folder)
+    model = MarianMTModel.from_pretrained(folder)
+    pad = model.config.pad_token_id
+    assert float(model.get_input_embeddings().weight[pad].detach().abs().max()) == 0.0  # as Opus-MT ships it
+    with torch.no_grad():
+        model.get_input_embeddings().weight[pad] = torch.randn(model.config.d_model, generator=torch.Generator().manual_seed(0))
+    model.save_pretrained(folder)
+    monkeypatch.setenv("PROJECTOR_CACHE", str(tmp_path / "cache"))
+    ref = TransformersTranslator(folder, device="cpu").score(SOURCES, TARGETS, "en", "pt")
+    ct2 = CTranslate2Translator(folder, device="cpu", compute_type="float32", intra_threads=1)
+    got = ct2.score(SOURCES, TARGETS, "en", "pt")
+    for x, y in zip(got, ref, strict=True):
+        assert max(abs(u - v) for u, v in zip(x.logprobs, y.logprobs, strict=True)) < TOL
+        assert abs(x.eos_logprob - y.eos_logprob) < TOL
+    # the same model converted the standard way (zero start embedding) scores the first piece differently
+    from ctranslate2.converters import TransformersConverter
+
+    TransformersConverter(str(folder)).convert(str(tmp_path / "standard"), force=True)
+    for name in ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json"):
+        shutil.copyfile(folder / name, tmp_path / "standard" / name)
+    std = CTranslate2Translator(tmp_path / "standard", device="cpu", compute_type="float32", intra_threads=1)
+    off = std.score(SOURCES, TARGETS, "en", "pt")
+    assert max(abs(x.logprobs[0] - y.logprobs[0]) for x, y in zip(off, ref, strict=True)) > 10 * TOL
+    # and a model whose row is zero still converts the standard way (no <pad> in its vocabulary)
+    plain = CTranslate2Translator(hf_models["marian"], device="cpu", compute_type="float32", intra_threads=1)
+    assert "<pad>" not in plain._target_vocab() and "<pad>" in ct2._target_vocab()
