@@ -10,7 +10,7 @@ words the allowed marker positions -- by codec with each search, and by align (m
 the default configuration) for reference.
 
     python benchmarks/codec_quality.py [--model examples/models/marian-en-pt-demo] [--no-align]
-        [--threads 1] [--searches exact,pruned,beam]
+        [--threads 1] [--searches exact,pruned,beam,beam:3]   (beam:N: beam search expanding N openings)
 
 Per method: exact-match accuracy of the projected range, word-level F1 against the gold range,
 seconds, scored target tokens per span (codec), and for the approximate searches how often their
@@ -159,7 +159,8 @@ def main() -> None:
     plain = time.perf_counter() - t
     result: dict[str, Any] = {"plain_translation_s": round(plain, 2)}
     for search in args.searches.split(","):
-        method = CodecMethod(translator=mt, search=search)
+        name, _, width = search.partition(":")  # beam:3 = beam search expanding 3 openings
+        method = CodecMethod(translator=mt, search=name, beam_width=int(width) if width else None)
         t = time.perf_counter()
         outs = method.project(inputs, "en", "pt")
         row = score_outputs(outs, inputs, gold)
