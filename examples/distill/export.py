@@ -71,11 +71,11 @@ def hf_from_checkpoint(ckpt: Path | list[Path], work: Path, out: Path) -> Path:
     return out
 
 
-def latest_checkpoints(work: Path, n: int) -> list[Path]:
-    """The ``n`` newest ``step-N.pt`` files of ``work/ckpt``, oldest first."""
-    found = sorted((work / "ckpt").glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+def latest_checkpoints(folder: Path, n: int) -> list[Path]:
+    """The ``n`` newest ``step-N.pt`` files of ``folder``, oldest first."""
+    found = sorted(folder.glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
     if not found:
-        raise SystemExit(f"no checkpoint in {work / 'ckpt'}")
+        raise SystemExit(f"no checkpoint in {folder}")
     return found[-n:]
 
 
@@ -151,14 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default=DEFAULT_NAME)
     ap.add_argument("--out-root", type=Path, default=REPO / "examples" / "models")
     ap.add_argument("--average", type=int, default=0, metavar="N",
-                    help="average the weights of the N newest checkpoints of WORK/ckpt")
+                    help="average the weights of the N newest checkpoints of --ckpt-dir")
+    ap.add_argument("--ckpt-dir", type=Path, default=None,
+                    help="where --average finds checkpoints (default WORK/ckpt, which train.py prunes to its "
+                         "--keep newest: copy them elsewhere to average more)")
     ap.add_argument("--quantization", default="int8")
     ap.add_argument("--max-mb", type=float, default=30.0)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     src = args.checkpoint or args.work / "hf-latest"
     if args.average > 1:
-        src = hf_from_checkpoint(latest_checkpoints(args.work, args.average), args.work, args.work / "hf-export")
+        ckpts = latest_checkpoints(args.ckpt_dir or args.work / "ckpt", args.average)
+        src = hf_from_checkpoint(ckpts, args.work, args.work / "hf-export")
     elif src.is_file():
         src = hf_from_checkpoint(src, args.work, args.work / "hf-export")
     meta = export(src, args.out_root / args.name, args.quantization, args.max_mb)
