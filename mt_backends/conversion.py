@@ -31,7 +31,7 @@ from projector.errors import ModelError
 logger = logging.getLogger("projector.mt")
 
 __all__ = ["ResolvedModel", "resolve_model", "is_ct2_folder", "is_hf_folder", "cache_root", "ensure_ct2",
-           "read_hf_metadata", "marian_start_as_trained", "METADATA_FILE", "TOKENIZER_FILES"]
+           "read_hf_metadata", "marian_start_as_trained", "folder_fingerprint", "METADATA_FILE", "TOKENIZER_FILES"]
 
 METADATA_FILE = "projector_mt.json"
 TOKENIZER_FILES = (
@@ -80,7 +80,7 @@ def _looks_like_path(model: str) -> bool:
     return model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model
 
 
-def _fingerprint(path: Path) -> str:
+def folder_fingerprint(path: Path) -> str:
     """A short hash of a local folder's files (names, sizes, mtimes): changes when the model does."""
     h = hashlib.sha256()
     for f in sorted(p for p in path.iterdir() if p.is_file()):
@@ -101,9 +101,9 @@ def resolve_model(model: str | os.PathLike[str], *, revision: str | None = None,
     path = Path(text).expanduser()
     if path.is_dir():
         if is_ct2_folder(path):
-            return ResolvedModel(path.resolve(), "ct2", path.name, _fingerprint(path))
+            return ResolvedModel(path.resolve(), "ct2", path.name, folder_fingerprint(path))
         if is_hf_folder(path):
-            return ResolvedModel(path.resolve(), "hf", path.name, revision or _fingerprint(path))
+            return ResolvedModel(path.resolve(), "hf", path.name, revision or folder_fingerprint(path))
         raise ModelError(f"{text}: neither a CTranslate2 model folder (model.bin + config.json) nor a "
                          "Hugging Face model folder (config.json with model_type)")
     if _looks_like_path(text) or not _HUB_ID.fullmatch(text):

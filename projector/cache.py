@@ -92,6 +92,19 @@ def _decode(value: str) -> TranslationResult:
     return TranslationResult(hyps, obj["s"], obj["r"])
 
 
+def default_model_key(info: Any) -> str:
+    """The cache's name for a model: backend, family and path, plus a fingerprint of the folder's
+    files when the path is a local folder (a model re-exported or fine-tuned in place must not be
+    answered with the old model's translations)."""
+    key = f"{info.backend}|{info.family}|{info.path}"
+    path = Path(str(info.path)).expanduser()
+    if str(info.path) and path.is_dir():
+        from mt_backends.conversion import folder_fingerprint
+
+        key += f"|{folder_fingerprint(path)}"
+    return key
+
+
 class CachedTranslator:
     """A translator whose ``translate`` goes through a :class:`TranslationCache`.
 
@@ -103,8 +116,7 @@ class CachedTranslator:
     def __init__(self, inner: Translator, cache: TranslationCache, model_key: str | None = None) -> None:
         self.inner = inner
         self.cache = cache
-        info = inner.info
-        self.model_key = model_key or f"{info.backend}|{info.family}|{info.path}"
+        self.model_key = model_key or default_model_key(inner.info)
         self.translate_seconds = 0.0
         self.cache_hits = 0
         self.cache_misses = 0

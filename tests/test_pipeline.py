@@ -82,6 +82,29 @@ def test_translation_cache_is_reused(tmp_path: Path, tiny_marian: Path, tiny_enc
     assert again.report.languages["pt"].translation_seconds == 0.0
 
 
+def test_translation_cache_follows_a_model_changed_in_place(tmp_path: Path, tiny_marian: Path,
+                                                            projector_cache: Path) -> None:
+    """A CTranslate2 folder re-exported at the same path must not be answered from the old model's cache."""
+    import shutil
+
+    from projector.pipeline import load_mt
+
+    converted = Path(load_mt(str(tiny_marian), "en", "pt").info.path)
+    model = tmp_path / "my-model"
+    shutil.copytree(converted, model)
+    texts = ["The cat sees Maria.", "John lives in Lisbon."]
+    first = load_mt(str(model), "en", "pt")
+    first.translate(texts, "en", "pt")
+    same = load_mt(str(model), "en", "pt")
+    same.translate(texts, "en", "pt")
+    assert (first.cache_misses, same.cache_hits, same.cache_misses) == (2, 2, 0)
+    st = (model / "model.bin").stat()
+    os.utime(model / "model.bin", (st.st_atime, st.st_mtime + 10))  # new weights, same path
+    changed = load_mt(str(model), "en", "pt")
+    changed.translate(texts, "en", "pt")
+    assert (changed.cache_hits, changed.cache_misses) == (0, 2)
+
+
 @pytest.mark.parametrize(("present", "expected"), [(True, "demo"), (False, "bergamot")])
 def test_default_model_prefers_the_distilled_model_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 present: bool, expected: str) -> None:
