@@ -220,7 +220,8 @@ def translate_train(
                                   extra={"on_failure": on_failure})
         report.signature = signature if len(langs) == 1 else signature.replace(f"tgt:{lang}", f"tgt:{','.join(langs)}")
         config = {"signature": signature, "shard_size": shard_size,
-                  "source": _source_fingerprint(corpus.info.source, read_options)}
+                  "source": _source_fingerprint(corpus.info.source, read_options),
+                  "model": getattr(mt, "model_key", None)}  # a model changed in place is another run
         lang_report, splits = _run_language(corpus, meth, mt, src_lang, lang, on_failure, config,
                                             out_root, shard_size, batch_size, overwrite, progress)
         report.languages[lang] = lang_report
