@@ -33,11 +33,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import LANG_TOKENS, WORK_DIR, atomic_write_json  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
 from mt_backends.conversion import marian_start_as_trained  # noqa: E402
 
 log = logging.getLogger("export")
-REPO = Path(__file__).resolve().parents[2]
 DEFAULT_NAME = "marian-en-pt-demo"
 CARRY_OVER = ("README.md", "eval.json")
 TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json", "special_tokens_map.json")

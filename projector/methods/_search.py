@@ -369,7 +369,7 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
 
     Each task needs ``prefix_logprobs`` and ``open_probe`` (the marked source's pass over the clean
     template, probing the first opening piece). Its ``opens`` likeliest opening positions (``None``:
-    every allowed one; likeliest by the clean pass's total + log P(opening piece | t[:i])) get one pass
+    every allowed one; likeliest: highest log P(opening piece | t[:i]) in the clean pass) get one pass
     each with the opening marker inserted, probing the first closing piece. Every ``(i, j)`` is estimated from
     that pass alone: the exact prefix ``t[:i] + O + t[i:j]`` + log P(closing piece) + the pass's own
     log-probs of ``t[j:]`` and EOS (only the closing marker's effect on the rest is missing). The
@@ -388,10 +388,10 @@ def beam_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Se
         cands = [i for i in sorted(set(t.opens)) if any(j > i for j in closes)]
         if t.prefix_logprobs is None or t.open_probe is None or not cands:
             continue
-        # estimate of the whole sequence with the opening at i: the clean pass's log-probs with
-        # log P(opening piece | t[:i]) added (the closing marker's cost is the same for all i)
-        probe, total = t.open_probe, sum(t.prefix_logprobs)
-        chosen = sorted(cands, key=lambda i: (-(total + probe[i]), i))[:opens]
+        # likeliest openings: where the model gives the opening piece the most probability (the clean
+        # template's own log-prob is the same for every i, so it does not change the order)
+        probe = t.open_probe
+        chosen = sorted(cands, key=lambda i: (-probe[i], i))[:opens]
         plan.append((k, chosen))
         for i in chosen:
             srcs.append(t.source)

@@ -23,8 +23,8 @@ Search (``search``):
   NLL by >= 0.5, plus pieces within 5 of them changing by >= 0.1 (the 3 largest changes when none
   reaches 0.5; at most 12 pieces, the largest changes, when more qualify), may start or end the span;
   the search among them is exact.
-* ``beam`` — approximate, estimate then verify: every allowed opening (or the ``beam_width`` likeliest: the clean
-  template's log-prob + log P(opening piece) there) gets one pass with the opening marker
+* ``beam`` — approximate, estimate then verify: every allowed opening (or the ``beam_width`` where the model
+  gives the opening piece the most probability) gets one pass with the opening marker
   inserted; every (i, j) is estimated from that pass alone (exact prefix + probed closing piece + the
   pass's own log-probs of the rest: only the closing marker's effect on the rest is missing), and the
   ``beam_rescore`` best estimates (default 2 x top-n) are scored exactly. 1 + openings + rescore
