@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import ProjectorError
+from .records import DEFAULT_LIMIT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -230,7 +231,8 @@ def translate_train_cmd(input_path: str, src_lang: str, tgt_langs: str, method: 
         click.echo(json.dumps(result.report.to_dict(), ensure_ascii=False))
     else:
         click.echo(result.report.table())
-        click.echo(f"datasets: {', '.join(str(p) for p in result.outputs.values())}; report: {result.report_path}")
+        click.echo(f"datasets: {', '.join(str(p) for p in result.outputs.values())}; report: {result.report_path}"
+                   f" (page: {result.report_path.with_name('report.html') if result.report_path else None})")
 
 
 def _label_map(value: str | None) -> dict[str, str] | None:
@@ -277,6 +279,10 @@ def translate_test_cmd(input_path: str, tgt_lang: str, pivot_lang: str, method: 
         click.echo(json.dumps(result.report.to_dict(), ensure_ascii=False))
         return
     click.echo(result.report.table())
+    if output is not None:
+        from .records import translate_test_files
+
+        click.echo(f"report page: {translate_test_files(output).report_html}")
     if result.scores:
         click.echo(f"seqeval: precision {result.scores['precision']:.4f} recall {result.scores['recall']:.4f} "
                    f"f1 {result.scores['f1']:.4f}")
@@ -337,6 +343,26 @@ def evaluate_alignment_cmd(text: str, gold_file: str | None, aligner: str, encod
                                                  ("mode", mode)) if v is not None}
     scores = evaluate_alignment(text, gold_file, aligner=aligner, aligner_options=options, limit=limit)
     _print_scores(scores, as_json, ("aer", "precision", "recall", "f1", "pairs"))
+
+
+@main.command("inspect")
+@click.argument("output", metavar="OUTPUT")
+@click.option("--open", "open_page", is_flag=True, help="Open the page in the default web browser.")
+@click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
+              help="Most examples per language in the page (examples that need a look first).")
+@handle_errors
+def inspect_cmd(output: str, open_page: bool, limit: int) -> None:
+    """Write the HTML report of an existing run: OUTPUT/report.html (translate-train folder) or NAME.report.html
+    beside a translate-test output; print its path."""
+    from .html_report import inspect_output
+
+    path = inspect_output(output, limit=limit)
+    click.echo(str(path))
+    if open_page:
+        import webbrowser
+
+        if not webbrowser.open(path.resolve().as_uri()):
+            click.echo("no web browser found: open the file above", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,7 +26,7 @@ from .records import (
     find_run_files,
     read_records,
     select_records,
-    test_files,
+    translate_test_files,
     text_direction,
     write_records,
 )
@@ -242,7 +242,7 @@ def inspect_output(output: str | Path, *, limit: int = DEFAULT_LIMIT) -> Path:
 
 def save_test_run(output: str | Path, report: Report, records: Iterable[Mapping[str, Any]]) -> Path:
     """Beside a translate-test output: its report (``NAME.report.json``), records and page; the page's path."""
-    files = test_files(output)
+    files = translate_test_files(output)
     for lang in report.languages:
         write_records(files.records(lang), 0, 0, records)
     with atomic_file(files.report_json) as fh:

@@ -25,6 +25,7 @@ from .formats.base import atomic_file
 from .methods import METHODS, get_method
 from .methods.base import ProjectionMethod
 from .projection import ProjectedExample, project_examples
+from .records import example_record, translate_train_files, write_records
 from .report import LanguageReport, Report
 from .signature import run_signature
 
@@ -237,6 +238,9 @@ def translate_train(
         report_path = out_root / "report.json"
         with atomic_file(report_path) as fh:
             json.dump(report.to_dict(), fh, indent=1, ensure_ascii=False)
+        from .html_report import write_report_html
+
+        write_report_html(translate_train_files(out_root))
     else:
         report_path = None
     if push_to_hub:
@@ -254,7 +258,7 @@ def _run_language(corpus: Corpus, method: ProjectionMethod, mt: Any, src_lang: s
     lang_report = LanguageReport(lang)
     splits: dict[str, Any] = {}
     done = 0
-    for split, examples in corpus.splits.items():
+    for split_no, (split, examples) in enumerate(corpus.splits.items()):
         examples = list(examples)
         n_shards = max(1, -(-len(examples) // shard_size))
         in_memory: list[Example] = []
@@ -264,8 +268,11 @@ def _run_language(corpus: Corpus, method: ProjectionMethod, mt: Any, src_lang: s
             if store is not None and store.done(split, k):
                 shard_report = store.load_report(split, k)
             else:
-                shard_report, kept = _project_shard(shard, method, mt, src_lang, lang, on_failure, split, batch_size)
-                if store is not None:
+                records: list[dict[str, Any]] = []  # per-example records for the report page, beside the shards
+                shard_report, kept = _project_shard(shard, method, mt, src_lang, lang, on_failure, split, batch_size,
+                                                    records if store is not None else None)
+                if store is not None and out_root is not None:
+                    write_records(translate_train_files(out_root).records(lang), split_no, k, records)
                     store.save(split, k, kept, shard_report)
                 else:
                     in_memory.extend(kept)
@@ -279,7 +286,8 @@ def _run_language(corpus: Corpus, method: ProjectionMethod, mt: Any, src_lang: s
 
 
 def _project_shard(shard: Sequence[Example], method: ProjectionMethod, mt: Any, src_lang: str, lang: str,
-                   on_failure: str, split: str, batch_size: int) -> tuple[LanguageReport, list[Example]]:
+                   on_failure: str, split: str, batch_size: int,
+                   records: list[dict[str, Any]] | None = None) -> tuple[LanguageReport, list[Example]]:
     report = LanguageReport(lang)
     before = getattr(mt, "translate_seconds", 0.0)
     start = time.perf_counter()
@@ -287,6 +295,8 @@ def _project_shard(shard: Sequence[Example], method: ProjectionMethod, mt: Any, 
     for result in project_examples(shard, method, src_lang, lang, batch_size=batch_size):
         target = finalize(result, on_failure, lang)
         report.add(result, split=split, kept=target is not None)
+        if records is not None:
+            records.append(example_record(result, split, target is not None))
         if target is not None:
             kept.append(target)
     elapsed = time.perf_counter() - start

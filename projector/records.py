@@ -22,7 +22,7 @@ from .formats.base import atomic_file
 from .methods.base import SpanProjection
 from .projection import ProjectedExample
 
-__all__ = ["RunFiles", "train_files", "test_files", "find_run_files", "example_record", "write_records",
+__all__ = ["RunFiles", "translate_train_files", "translate_test_files", "find_run_files", "example_record", "write_records",
            "read_records", "select_records", "Selection", "text_direction", "DEFAULT_LIMIT"]
 
 #: how many examples of a language the report page holds at most (problem examples first)
@@ -47,14 +47,14 @@ class RunFiles:
         return self.state / lang / _RECORDS
 
 
-def train_files(output: str | Path) -> RunFiles:
+def translate_train_files(output: str | Path) -> RunFiles:
     """A translate-train output folder: ``report.json``, ``report.html``, records under ``.projector/``
     (the checkpoint folder: ``OUTPUT/<lang>/`` keeps only the dataset)."""
     out = Path(output)
     return RunFiles(out / "report.json", out / "report.html", out / ".projector", out.resolve().name)
 
 
-def test_files(output: str | Path) -> RunFiles:
+def translate_test_files(output: str | Path) -> RunFiles:
     """A translate-test prediction file or folder ``DIR/NAME.EXT``: ``DIR/NAME.report.json`` and
     ``DIR/NAME.report.html`` beside it, records under ``DIR/.projector/NAME.EXT.translate-test/``."""
     out = Path(output)
@@ -65,11 +65,11 @@ def test_files(output: str | Path) -> RunFiles:
 
 def find_run_files(output: str | Path) -> RunFiles:
     """The files of an existing run: a translate-train folder, else a translate-test output."""
-    for files in (train_files(output), test_files(output)):
+    for files in (translate_train_files(output), translate_test_files(output)):
         if files.report_json.is_file():
             return files
-    raise InputError(f"no projector report here: expected {train_files(output).report_json} "
-                     f"(translate-train) or {test_files(output).report_json} (translate-test)", path=output)
+    raise InputError(f"no projector report here: expected {translate_train_files(output).report_json} "
+                     f"(translate-train) or {translate_test_files(output).report_json} (translate-test)", path=output)
 
 
 def _projection(p: SpanProjection) -> dict[str, Any]:

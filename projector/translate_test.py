@@ -24,6 +24,7 @@ from .errors import ConfigError, InputError
 from .formats import Corpus, CorpusInfo, read, write
 from .methods.base import ProjectionMethod
 from .projection import project_examples
+from .records import example_record
 from .report import LanguageReport, Report
 from .signature import run_signature
 
@@ -144,10 +145,12 @@ def translate_test(
     lang_report = LanguageReport(tgt_lang)
     lang_report.translation_seconds = translate_seconds
     predicted: list[Example] = []
+    records: list[dict[str, Any]] = []  # per-example records for the report page
     start = time.perf_counter()
     for orig, result in zip(originals, project_examples(pivot, meth, pivot_lang, tgt_lang,
                                                         templates=[o.text for o in originals])):
         lang_report.add(result, split="test", kept=True)
+        records.append(example_record(result, "test", True))
         predicted.append(orig.replace(spans=result.target.spans, events=(), span_meta=()))
     lang_report.projection_seconds = time.perf_counter() - start
     lang_report.translation_status.update(statuses)
@@ -172,6 +175,10 @@ def translate_test(
                                      f"file:{predictions}"})
     report = Report(signature, {"tgt_lang": tgt_lang, "pivot_lang": pivot_lang, "source": corpus.info.source},
                     {tgt_lang: lang_report}, {"scores": scores} if scores else {})
+    if output is not None:
+        from .html_report import save_test_run
+
+        save_test_run(output, report, records)
     return TranslateTestResult(pred_corpus, scores, report, None, pivot)
 
 
