@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .base import AlignmentResult, check_batch
+from .units import Unit, piece_tokens, text_units
 
 __all__ = ["EmbeddingAligner", "METHODS", "MODEL_ALIASES", "encoder_windows"]
 
@@ -133,10 +134,12 @@ def _max_weight_match(sim: np.ndarray, sentence_aligner: Any) -> np.ndarray:
 
 @dataclass
 class _Encoded:
-    """One sentence: subword vectors (n_subwords x hidden) and the word index of each subword."""
+    """One sentence: subword vectors (n_subwords x hidden) and the words each subword covers (one word
+    per subword for words encoded on their own; none, one or several for the pieces of a unit of
+    unspaced-script words, see :mod:`alignment.units`)."""
 
     vectors: np.ndarray
-    word_of: np.ndarray
+    words_of: list[tuple[int, ...]]
     n_words: int
 
 
@@ -150,7 +153,11 @@ class EmbeddingAligner:
     ``exact`` (torch, float32: simalign's links) or ``fast`` (CTranslate2 ``compute_type``, default
     int8, the truncated encoder converted once into ``cache_dir``). ``max_tokens`` bounds the padded
     tokens per forward batch and ``max_batch`` the sentences; ``threads`` sets the CPU threads (0: the
-    library default).
+    library default). ``unspaced`` says what the encoder sees of consecutive words of a script written
+    without spaces (Japanese, Chinese, Thai... characters or segmenter words): ``text`` (default) the
+    text they form, tokenized by the encoder's own tokenizer, each piece linked through the words whose
+    characters it covers (:mod:`alignment.units`); ``words`` every word on its own, as simalign. Words
+    of spaced scripts are encoded on their own either way (simalign's links).
 
     Fast mode's ``compute_type``: ``int8`` (CTranslate2, the fastest; about 97% of simalign's links on
     multilingual-e5-small), ``float32`` (CTranslate2, simalign's links), ``bfloat16`` (PyTorch autocast:
@@ -165,13 +172,15 @@ class EmbeddingAligner:
                  *, mode: str = "exact", token_type: str = "bpe", distortion: float = 0.0,
                  device: str = "cpu", max_tokens: int = 4096, max_batch: int = 32,
                  compute_type: str = "auto", cache_dir: str | os.PathLike[str] | None = None,
-                 threads: int = 0, window_stride: int | None = None) -> None:
+                 threads: int = 0, window_stride: int | None = None, unspaced: str = "text") -> None:
         from projector.errors import ConfigError, UnknownNameError
 
         if mode not in ("exact", "fast"):
             raise UnknownNameError("embedding aligner mode", mode, ("exact", "fast"))
         if token_type not in ("bpe", "word"):
             raise UnknownNameError("token type", token_type, ("bpe", "word"))
+        if unspaced not in ("text", "words"):
+            raise UnknownNameError("unspaced-script encoding", unspaced, ("text", "words"))
         if layer < 1:
             raise ConfigError(f"layer must be >= 1 (0 is the embedding layer), got {layer}")
         self.model_name = MODEL_ALIASES.get(model, model)
@@ -185,6 +194,7 @@ class EmbeddingAligner:
         self.max_batch = max_batch
         self.threads = threads
         self.window_stride = window_stride
+        self.unspaced = unspaced
         if compute_type == "auto":
             compute_type = "bfloat16" if native_bfloat16(device) else "int8"
         self.compute_type = compute_type
@@ -206,8 +216,9 @@ class EmbeddingAligner:
         self.max_length = self._max_length()
         self._content = self.max_length - len(self._prefix) - len(self._suffix)
         self._use_type_ids = "token_type_ids" in getattr(self.tokenizer, "model_input_names", ())
-        self._cache_dir = Path(cache_dir) if cache_dir else Path(
-            os.environ.get("PROJECTOR_CACHE", Path.home() / ".cache" / "projector")) / "ct2-align"
+        from projector.cache import cache_root
+
+        self._cache_dir = Path(cache_dir) if cache_dir else cache_root() / "ct2-align"
         self._torch_model: Any = None
         self._ct2: Any = None
         # once with_method() made views, the encodings of the last batch are kept and shared with
@@ -352,16 +363,43 @@ class EmbeddingAligner:
         hidden = hidden.float().cpu().numpy()
         return [hidden[k, :len(seq)] for k, seq in enumerate(batch)]
 
+    def _unit_pieces(self, units: Sequence[Unit]) -> list[tuple[list[int], list[tuple[int, ...]]]]:
+        """Piece ids of each unit and the unit's words each piece covers (one call for all units)."""
+        if all(len(spans) == 1 for _, spans in units):  # words encoded on their own
+            return [(ids, [(0,)] * len(ids)) for ids in self._word_pieces([text for text, _ in units])]
+        backend = self.tokenizer._tokenizer
+        out = []
+        for enc, (_, spans) in zip(backend.encode_batch([text for text, _ in units], add_special_tokens=False),
+                                   units, strict=True):
+            covers = [(0,)] * len(enc.ids) if len(spans) == 1 else piece_tokens(enc.tokens, enc.offsets, spans)
+            out.append((list(enc.ids), covers))
+        return out
+
+    def _sentence_pieces(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[int], list[tuple[int, ...]]]]:
+        """Each sentence's piece ids and the words each piece covers (see ``unspaced``)."""
+        backend = getattr(self.tokenizer, "_tokenizer", None)  # offsets need the Rust tokenizer
+        join = self.unspaced == "text" and backend is not None and hasattr(backend, "encode_batch")
+        per_sentence = [text_units(words, join) for words in sentences]
+        # one tokenizer call for every unit of every sentence (a call per sentence costs more)
+        flat = self._unit_pieces([u for units in per_sentence for u in units])
+        out, pos = [], 0
+        for units in per_sentence:
+            ids: list[int] = []
+            covers: list[tuple[int, ...]] = []
+            first = 0
+            for _, spans in units:
+                u_ids, u_covers = flat[pos]
+                pos += 1
+                ids += u_ids
+                covers += [tuple(first + w for w in c) for c in u_covers]
+                first += len(spans)
+            out.append((ids, covers))
+        return out
+
     def encode(self, sentences: Sequence[Sequence[str]]) -> list[_Encoded]:
         """Subword vectors at the alignment layer for each sentence (token list), batched."""
-        # one tokenizer call for every word of every sentence (a call per sentence costs more)
-        flat_words = [w for words in sentences for w in words]
-        word_ids = self._word_pieces(flat_words)
-        pieces, pos = [], 0
-        for words in sentences:
-            pieces.append(word_ids[pos:pos + len(words)])
-            pos += len(words)
-        flat = [[i for w in p for i in w] for p in pieces]
+        pieces = self._sentence_pieces(sentences)
+        flat = [ids for ids, _ in pieces]
         units: list[tuple[int, int, int, list[int]]] = []  # (sentence, window start, window no., ids)
         plans: list[tuple[list[tuple[int, int]], np.ndarray]] = []
         for s, ids in enumerate(flat):
@@ -386,10 +424,9 @@ class EmbeddingAligner:
                 window_vecs[(s, w)] = h[len(self._prefix):len(seq) - len(self._suffix)]
             k += size
         encoded = []
-        for s, p in enumerate(pieces):
+        for s, (_, covers) in enumerate(pieces):
             windows, owner = plans[s]
             n = len(flat[s])
-            word_of = np.array([w for w, ids in enumerate(p) for _ in ids], dtype=np.int64)
             if n == 0:
                 vectors = np.zeros((0, 0), dtype=np.float32)
             elif len(windows) == 1:
@@ -397,7 +434,7 @@ class EmbeddingAligner:
             else:
                 vectors = np.stack([window_vecs[(s, int(owner[q]))][q - windows[int(owner[q])][0]]
                                     for q in range(n)])
-            encoded.append(_Encoded(np.asarray(vectors, dtype=np.float32), word_of, len(p)))
+            encoded.append(_Encoded(np.asarray(vectors, dtype=np.float32), covers, len(sentences[s])))
         return encoded
 
     # -- alignment ---------------------------------------------------------------------------------
@@ -405,7 +442,7 @@ class EmbeddingAligner:
         dim = enc.vectors.shape[1] if enc.vectors.size else 0
         out = np.zeros((enc.n_words, dim), dtype=np.float32)
         for w in range(enc.n_words):
-            rows = enc.vectors[enc.word_of == w]
+            rows = enc.vectors[[k for k, c in enumerate(enc.words_of) if w in c]]
             out[w] = rows.mean(0) if len(rows) else 0.0  # simalign would produce NaN and fail
         return out
 
@@ -420,16 +457,23 @@ class EmbeddingAligner:
             mats["itermax"] = sa.iter_max(sim)
         return mats
 
-    def _similarity(self, src: _Encoded, tgt: _Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def _similarity(self, src: _Encoded, tgt: _Encoded) -> tuple[np.ndarray, list[tuple[int, ...]],
+                                                                 list[tuple[int, ...]]] | None:
+        """The (distorted) similarity matrix and the words each row / column stands for."""
         if self.token_type == "word":
             if src.n_words == 0 or tgt.n_words == 0:
                 return None
             xs, ys = self._word_average(src), self._word_average(tgt)
-            src_map, tgt_map = np.arange(src.n_words), np.arange(tgt.n_words)
-        else:
-            if len(src.word_of) == 0 or len(tgt.word_of) == 0:
+            src_map = [(w,) for w in range(src.n_words)]
+            tgt_map = [(w,) for w in range(tgt.n_words)]
+        else:  # pieces covering no word (a bare ▁ of a unit) take no part
+            src_rows = [k for k, c in enumerate(src.words_of) if c]
+            tgt_rows = [k for k, c in enumerate(tgt.words_of) if c]
+            if not src_rows or not tgt_rows:
                 return None
-            xs, ys, src_map, tgt_map = src.vectors, tgt.vectors, src.word_of, tgt.word_of
+            xs, ys = src.vectors[src_rows], tgt.vectors[tgt_rows]
+            src_map = [src.words_of[k] for k in src_rows]
+            tgt_map = [tgt.words_of[k] for k in tgt_rows]
         sim = similarity_matrix(xs, ys)
         return self._simalign.apply_distortion(sim, self.distortion), src_map, tgt_map
 
@@ -444,8 +488,8 @@ class EmbeddingAligner:
         for m in methods:
             scores: dict[tuple[int, int], float] = {}
             for i, j in zip(*np.nonzero(mats[m] > 0)):
-                link = (int(src_map[i]), int(tgt_map[j]))
-                scores[link] = max(scores.get(link, -np.inf), float(sim[i, j]))
+                for link in ((a, b) for a in src_map[i] for b in tgt_map[j]):
+                    scores[link] = max(scores.get(link, -np.inf), float(sim[i, j]))
             out[m] = AlignmentResult(frozenset(scores), scores)
         return out
 

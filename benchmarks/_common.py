@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,9 @@ def ensure_encoder(path: str | None) -> str:
     """The encoder folder: ``path``, or multilingual-e5-small built once (by ../shared/tools) into the cache."""
     if path:
         return path
-    cache = Path(os.environ.get("PROJECTOR_CACHE", Path.home() / ".cache" / "projector")) / "e5-small"
+    from projector.cache import cache_root
+
+    cache = cache_root() / "e5-small"
     if not (cache / "config.json").exists():
         subprocess.run([sys.executable, str(SHARED / "tools" / "build_e5_encoder.py"), str(cache)], check=True)
     return str(cache)

@@ -109,6 +109,8 @@ class ModelInfo:
     path: str
     languages: tuple[str, ...] = field(default_factory=tuple)
     max_source_tokens: int | None = None
+    #: the model's name as the user gave it (a Hub id, or a local folder's name): portable, unlike ``path``
+    name: str = ""
 
 
 @runtime_checkable
@@ -117,12 +119,13 @@ class Translator(Protocol):
 
     info: ModelInfo
 
-    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int = 4,
+    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int | None = None,
                   num_hypotheses: int = 1, max_length: int = 256, min_length: int = 0) -> list[TranslationResult]:
-        """Translate ``texts``; one result per input, in input order."""
+        """Translate ``texts``; one result per input, in input order (``beam_size`` None: the
+        translator's own default)."""
         ...
 
-    def translate_iter(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int = 4,
+    def translate_iter(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int | None = None,
                        num_hypotheses: int = 1, max_length: int = 256,
                        min_length: int = 0) -> Iterator[TranslationResult]:
         """Like :meth:`translate`, streaming results in input order as batches complete."""

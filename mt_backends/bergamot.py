@@ -56,13 +56,13 @@ class BergamotTranslator:
                 f"Close matches: {', '.join(_DIRECTIONS.values())}")
         return direction
 
-    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int = 4,
+    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int | None = None,
                   num_hypotheses: int = 1, max_length: int = 256, min_length: int = 0) -> list[TranslationResult]:
         """Translate ``texts`` (one hypothesis each; beam_size/max_length are the engine's own)."""
         return list(self.translate_iter(texts, src_lang, tgt_lang, beam_size=beam_size,
                                         num_hypotheses=num_hypotheses, max_length=max_length))
 
-    def translate_iter(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int = 4,
+    def translate_iter(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int | None = None,
                        num_hypotheses: int = 1, max_length: int = 256,
                        min_length: int = 0) -> Iterator[TranslationResult]:
         """Translate ``texts`` one by one, streaming results in order."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from projector._optional import require
+from projector.cache import cache_root
 from projector.errors import ModelError
 
 logger = logging.getLogger("projector.mt")
@@ -51,12 +52,6 @@ class ResolvedModel:
     name: str
     revision: str
     local: bool = True
-
-
-def cache_root() -> Path:
-    """``$PROJECTOR_CACHE`` or ``~/.cache/projector``."""
-    env = os.environ.get("PROJECTOR_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "projector"
 
 
 def is_ct2_folder(path: Path) -> bool:

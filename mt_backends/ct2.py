@@ -80,7 +80,8 @@ class CTranslate2Translator(Seq2SeqTranslator):
                  revision: str | None = None, family: str | None = None, tokenizer: str | None = None,
                  batch_tokens: int = 4096, read_ahead: int = 512, max_source_tokens: int | None = None,
                  length_penalty: float = 1.0, cache_dir: str | os.PathLike[str] | None = None,
-                 local_files_only: bool | None = None, **ct2_options: Any) -> None:
+                 local_files_only: bool | None = None, beam_size: int = 4,
+                 device_index: int | list[int] = 0, **ct2_options: Any) -> None:
         ct2 = require("ctranslate2", purpose="the CTranslate2 MT backend")
         resolved = resolve_model(model, revision=revision, local_files_only=local_files_only)
         if resolved.kind == "hf":
@@ -92,17 +93,22 @@ class CTranslate2Translator(Seq2SeqTranslator):
         self.tok = load_model_tokenizer(str(path), name=resolved.name, meta=meta, family=family, tokenizer=tokenizer)
         self.device, self.compute_type = resolve_device(device, compute_type)
         try:
-            self.model = ct2.Translator(str(path), device=self.device, compute_type=self.compute_type,
-                                        inter_threads=inter_threads, intra_threads=intra_threads, **ct2_options)
+            self.model = ct2.Translator(str(path), device=self.device, device_index=device_index,
+                                        compute_type=self.compute_type, inter_threads=inter_threads,
+                                        intra_threads=intra_threads, **ct2_options)
         except Exception as exc:  # noqa: BLE001 - RuntimeError/ValueError from the C++ side
             raise ModelError(f"CTranslate2 cannot load {path}: {exc}") from exc
-        self.max_source_tokens = max_source_tokens or meta.get("max_source_tokens")
+        # the model's own limit: its position table in model.bin (a folder may declare none, and a
+        # longer input would stop the whole run in the engine), and the converted model's declared one
+        known = [n for n in (meta.get("max_source_tokens"), position_limit(path)) if n]
+        self.max_source_tokens = max_source_tokens or (min(known) if known else None)
         self.batch_tokens = batch_tokens
+        self.beam_size = beam_size
         self.read_ahead = read_ahead
         self.length_penalty = length_penalty
         self._vocab_cache: dict[str, int] | None = None
         self.info = ModelInfo("ctranslate2", self.tok.family.name, str(path), tuple(self.tok.lang_tokens),
-                              self.max_source_tokens)
+                              self.max_source_tokens, resolved.name)
         logger.info("loaded %s (%s, %s/%s)", resolved.name, self.tok.family.name, self.device, self.compute_type)
 
     def _generate(self, sources: list[list[str]], prefix: list[str], *, beam_size: int, num_hypotheses: int,
@@ -186,6 +192,54 @@ def _check_convertible(path: Path, family: str | None) -> None:
     if family is None and meta.get("model_type") not in supported:
         raise ModelError(f"{path}: model_type {meta.get('model_type')!r} is not a supported translation model "
                          f"({', '.join(supported)}; families {', '.join(FAMILIES)})")
+
+
+def position_limit(path: str | os.PathLike[str]) -> int | None:
+    """The number of positions of a CTranslate2 model's learned or stored position encodings (the
+    longest sequence it can encode), read from the variable index of its ``model.bin``; ``None`` when
+    it has none (relative or generated positions) or the file cannot be read.
+
+    ``model.bin`` (CTranslate2's ``model_spec.py``): uint32 binary version, spec name (uint16 length +
+    bytes) and uint32 revision (version >= 2), uint32 variable count, then per variable: name, uint8
+    rank, rank x uint32 dims, uint8 dtype (or item size before version 4), uint32 byte count (item
+    count before version 4), the data.
+    """
+    import struct
+
+    limits: list[int] = []
+    try:
+        with open(Path(path) / "model.bin", "rb") as fh:
+            def u(fmt: str) -> Any:
+                size = struct.calcsize(fmt)
+                data = fh.read(size)
+                if len(data) != size:
+                    raise ValueError("truncated")
+                return struct.unpack(fmt, data)
+
+            def name() -> str:
+                (n,) = u("<H")
+                return fh.read(n).rstrip(b"\0").decode("utf-8", "replace")
+
+            (version,) = u("<I")
+            if version >= 2:
+                name()
+                u("<I")
+            (count,) = u("<I")
+            for _ in range(count):
+                var = name()
+                (rank,) = u("<B")
+                dims = u(f"<{rank}I") if rank else ()
+                (item,) = u("<B")
+                (n_bytes,) = u("<I")
+                if version < 4:
+                    n_bytes *= item
+                if var.endswith("position_encodings/encodings") and len(dims) == 2:
+                    limits.append(int(dims[0]))
+                fh.seek(n_bytes, os.SEEK_CUR)
+    except (OSError, ValueError, struct.error) as exc:
+        logger.debug("cannot read the position encodings of %s: %s", path, exc)
+        return min(limits) if limits else None
+    return min(limits) if limits else None
 
 
 def _ct2_metadata(path: Path) -> dict[str, Any]:

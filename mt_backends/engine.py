@@ -58,6 +58,8 @@ class Seq2SeqTranslator:
     tok: ModelTokenizer
     max_source_tokens: int | None
     batch_tokens: int = 4096
+    #: the default beam size of :meth:`translate` (``MTOptions.beam_size``)
+    beam_size: int = 4
     read_ahead: int = 512
     length_penalty: float = 1.0
 
@@ -102,9 +104,10 @@ class Seq2SeqTranslator:
         """How the model writes ``marker`` in pieces, single vocabulary pieces first (e.g. ``('▁[',)``)."""
         return self.tok.marker_pieces(marker)
 
-    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int = 4,
+    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int | None = None,
                   num_hypotheses: int = 1, max_length: int = 256, min_length: int = 0) -> list[TranslationResult]:
-        """Translate ``texts`` (results in input order).
+        """Translate ``texts`` (results in input order); ``beam_size`` defaults to the translator's own
+        (:attr:`beam_size`, set when it is loaded).
 
         ``max_length``/``min_length`` bound the number of generated pieces (EOS and the forced language
         token not counted); ``min_length`` is mostly for benchmarks.
@@ -113,13 +116,14 @@ class Seq2SeqTranslator:
                                         num_hypotheses=num_hypotheses, max_length=max_length,
                                         min_length=min_length))
 
-    def translate_iter(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int = 4,
+    def translate_iter(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int | None = None,
                        num_hypotheses: int = 1, max_length: int = 256,
                        min_length: int = 0) -> Iterator[TranslationResult]:
         """Translate ``texts``, streaming results in input order, one read-ahead window at a time.
 
         Options and languages are checked at the call, before the first result is asked for.
         """
+        beam_size = self.beam_size if beam_size is None else beam_size
         if num_hypotheses < 1 or beam_size < 1 or max_length < 1 or min_length < 0:
             raise ConfigError("beam_size, num_hypotheses and max_length must be >= 1, min_length >= 0")
         if num_hypotheses > beam_size:

@@ -44,7 +44,7 @@ class TransformersTranslator(Seq2SeqTranslator):
     def __init__(self, model: str | os.PathLike[str], *, device: str = "auto", dtype: str = "float32",
                  revision: str | None = None, family: str | None = None, batch_tokens: int = 4096,
                  read_ahead: int = 512, max_source_tokens: int | None = None, length_penalty: float = 1.0,
-                 threads: int | None = None, local_files_only: bool | None = None) -> None:
+                 threads: int | None = None, local_files_only: bool | None = None, beam_size: int = 4) -> None:
         torch = require("torch", extra="convert", purpose="the transformers MT backend")
         transformers = require("transformers", purpose="the transformers MT backend")
         resolved = resolve_model(model, revision=revision, local_files_only=local_files_only)
@@ -76,10 +76,11 @@ class TransformersTranslator(Seq2SeqTranslator):
         self.suppressed = [self.pad_id] if self.tok.family.name == "marian" else []
         self.max_source_tokens = max_source_tokens or meta.get("max_source_tokens")
         self.batch_tokens = batch_tokens
+        self.beam_size = beam_size
         self.read_ahead = read_ahead
         self.length_penalty = length_penalty
         self.info = ModelInfo("transformers", self.tok.family.name, str(resolved.path),
-                              tuple(self.tok.lang_tokens), self.max_source_tokens)
+                              tuple(self.tok.lang_tokens), self.max_source_tokens, resolved.name)
 
     # -- helpers --------------------------------------------------------------------------------
     def _ids(self, tokens: list[str]) -> list[int]:

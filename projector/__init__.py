@@ -7,19 +7,25 @@ with constrained decoding (codec), markers or word alignment.
 
 from __future__ import annotations
 
+from ._version import __version__
+from .api import Projector
 from .data import Argument, Event, Example, Span, Token
 from .errors import ProjectorError
 from .formats import Corpus, read, write
+from .options import AlignOptions, CodecOptions, MarkersOptions, MTOptions
 from .pipeline import translate_train
 from .translate_test import translate_test
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "AlignOptions",
     "Argument",
+    "CodecOptions",
     "Corpus",
     "Event",
     "Example",
+    "MTOptions",
+    "MarkersOptions",
+    "Projector",
     "ProjectorError",
     "Span",
     "Token",

@@ -20,17 +20,22 @@ from typing import Any
 
 from mt_backends.base import Hypothesis, TranslationResult, Translator
 
-__all__ = ["TranslationCache", "CachedTranslator", "default_cache_path"]
+__all__ = ["TranslationCache", "CachedTranslator", "default_cache_path", "cache_root", "default_model_key"]
 
 logger = logging.getLogger("projector")
 
 _CACHEABLE = ("ok", "split", "max_length", "empty")
 
 
+def cache_root() -> Path:
+    """The root of every cache projector keeps: ``$PROJECTOR_CACHE``, default ``~/.cache/projector``."""
+    env = os.environ.get("PROJECTOR_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "projector"
+
+
 def default_cache_path() -> Path:
-    """``$PROJECTOR_CACHE/translations.sqlite`` (default ``~/.cache/projector``)."""
-    root = Path(os.environ.get("PROJECTOR_CACHE") or Path.home() / ".cache" / "projector")
-    return root / "translations.sqlite"
+    """``cache_root()/translations.sqlite``."""
+    return cache_root() / "translations.sqlite"
 
 
 class TranslationCache:
@@ -93,16 +98,18 @@ def _decode(value: str) -> TranslationResult:
 
 
 def default_model_key(info: Any) -> str:
-    """The cache's name for a model: backend, family and path, plus a fingerprint of the folder's
-    files when the path is a local folder (a model re-exported or fine-tuned in place must not be
-    answered with the old model's translations)."""
-    key = f"{info.backend}|{info.family}|{info.path}"
+    """The portable name of a model for caches and run keys: backend, family and, for a local folder,
+    its name plus a fingerprint of its files' contents (a model re-exported or fine-tuned in place is
+    another model; the same folder moved or copied elsewhere, or on another machine, is the same one);
+    otherwise the name as given. Never an absolute path."""
     path = Path(str(info.path)).expanduser()
     if str(info.path) and path.is_dir():
-        from mt_backends.conversion import folder_fingerprint
+        from .fingerprint import content_fingerprint
 
-        key += f"|{folder_fingerprint(path)}"
-    return key
+        ident = f"{getattr(info, 'name', '') or path.resolve().name}@{content_fingerprint(path)}"
+    else:
+        ident = str(getattr(info, "name", "") or info.path)
+    return f"{info.backend}|{info.family}|{ident}"
 
 
 class CachedTranslator:
@@ -125,9 +132,11 @@ class CachedTranslator:
     def info(self) -> Any:
         return self.inner.info
 
-    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int = 4,
+    def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str, *, beam_size: int | None = None,
                   num_hypotheses: int = 1, max_length: int = 256, min_length: int = 0) -> list[TranslationResult]:
         """Translate, answering from the cache where possible (results in input order)."""
+        if beam_size is None:
+            beam_size = int(getattr(self.inner, "beam_size", 4) or 4)
         options = {"beam_size": beam_size, "num_hypotheses": num_hypotheses, "max_length": max_length,
                    "min_length": min_length}
         namespace = f"{self.model_key}|{src_lang}|{tgt_lang}|{json.dumps(options, sort_keys=True)}"

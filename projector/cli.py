@@ -6,17 +6,25 @@ Errors derived from :class:`~projector.errors.ProjectorError` are printed as one
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
-from .errors import ProjectorError
+from ._version import __version__
+from .convert import Snap
+from .errors import ConfigError, ProjectorError
+from .methods import METHODS as _METHODS
+from .pipeline import ON_FAILURE, OUTPUT_FORMATS
+
+if TYPE_CHECKING:
+    from .options import Options
 from .records import DEFAULT_LIMIT
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,13 +52,29 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ProjectorError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {exc}{_flag_hints(exc)}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _flag_hints(exc: ProjectorError) -> str:
+    """The command-line flags of the parameters a library error names (``top_n:`` -> ``--top-n``)."""
+    if not isinstance(exc, ConfigError):
+        return ""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return ""
+    flags = {p.name: p.opts[0] for p in ctx.command.params if isinstance(p, click.Option) and p.name}
+    message = str(exc)
+    named = re.findall(r"\b([a-z][a-z0-9_]*)(?=[:=])", message)
+    for listed in re.findall(r"([a-z0-9_, ]+) does not apply", message):
+        named += [n.strip() for n in listed.split(",")]
+    hints = list(dict.fromkeys(flags[n] for n in named if n in flags and flags[n] not in message))
+    return f" [flag: {', '.join(hints)}]" if hints else ""
 
 
 def reader_options(func: F) -> F:
@@ -96,7 +120,7 @@ def main(verbose: int, quiet: int) -> None:
 @click.option("--to", "to_format", metavar="FORMAT", help="Output format (from OUTPUT's extension when omitted; "
               "a folder means a Hugging Face dataset).")
 @click.option("--out-scheme", help="Tag scheme of the output (default: the input's, else iob2).")
-@click.option("--snap", default="strict", show_default=True, type=click.Choice(["strict", "contract", "expand"]),
+@click.option("--snap", default="strict", show_default=True, type=click.Choice([s.value for s in Snap]),
               help="How character spans snap to output tokens.")
 @handle_errors
 def convert(input_path: str, output_path: str, from_format: str | None, to_format: str | None,
@@ -138,34 +162,78 @@ def stats(input_path: str, from_format: str | None, as_json: bool, **kw: Any) ->
             click.echo(f"{key:<32} {value}")
 
 
-def method_options(func: F) -> F:
-    """Options of the projection methods (each applies to the methods whose constructor takes it)."""
-    options = [
-        click.option("--encoder", help="[align] Hugging Face encoder (path or Hub id) for the embedding aligner."),
-        click.option("--aligner", help="[align] aligner: embedding, eflomal, ensemble (default: best for --encoder)."),
-        click.option("--layer", type=int, help="[align] encoder layer of the embedding aligner."),
-        click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="[align] exact (PyTorch, "
-                     "simalign's links) or fast (bfloat16 where native, else CTranslate2 int8)."),
-        click.option("--search", type=click.Choice(["exact", "pruned", "beam"]),
-                     help="[codec] marker placement search: exact, pruned (Codec's positions) or beam (estimate "
-                          "every placement, score the best exactly: fastest)."),
-        click.option("--beam-width", type=int, help="[codec] beam search: openings expanded per span (default: all)."),
-        click.option("--beam-rescore", type=int, help="[codec] beam search: estimates scored exactly (default: "
-                     "2 x top-n)."),
-        click.option("--top-n", type=int, help="[codec] candidates re-ranked per span."),
-        click.option("--scorer-model", help="[codec] a separate (marker-fine-tuned) model that scores placements."),
-        click.option("--scorer-tokenizer", help="[codec] tokenizer of the scorer model (e.g. its base NLLB model)."),
-        click.option("--markers", help="[markers] marker style: brackets or tags."),
-        click.option("--marker-cost", is_flag=True, default=None, help="[markers] report the chrF cost of markers."),
-        click.option("--beam-size", type=int, help="Beam size of the translations."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _option_flag(field: dataclasses.Field[Any], hint: Any, kinds: list[str] | None) -> Callable[[F], F]:
+    """One click option mirroring an options field: ``top_n`` -> ``--top-n``; booleans get ``--no-``;
+    choices come from the field (registries, constants); ``None`` means "not given" (the default)."""
+    from .options import _base_types
+
+    meta = field.metadata
+    dashed = field.name.replace("_", "-")
+    default = field.default
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    text = f"{'[' + ', '.join(kinds) + '] ' if kinds else ''}{meta['help']}"
+    if default is not None and not isinstance(default, bool):
+        text += f" (default: {shown})"
+    types, _ = _base_types(hint)
+    if bool in types:
+        return click.option(f"--{dashed}/--no-{dashed}", field.name, default=None, help=f"{text} (default: "
+                            f"{'on' if default else 'off'})")
+    choices = meta.get("choices")
+    if choices is not None:
+        kind: Any = click.Choice(list(choices() if callable(choices) else choices))
+    elif tuple in types:
+        kind = str
+    else:
+        kind = next((t for t in (int, float) if t in types), str)
+    return click.option(f"--{dashed}", field.name, type=kind, default=None, help=text)
 
 
-_METHOD_KEYS = ("encoder", "aligner", "layer", "mode", "search", "beam_width", "beam_rescore", "top_n", "scorer_model",
-                "scorer_tokenizer", "markers", "marker_cost", "beam_size")
+def options_flags(*classes: type[Options], only: tuple[str, ...] | None = None,
+                  tag: bool = True) -> Callable[[F], F]:
+    """Click options for every field of ``classes`` (a field several classes share is one flag; with
+    ``tag`` its help names the methods it applies to); ``only`` restricts to those fields."""
+    import typing
+
+    fields: dict[str, tuple[dataclasses.Field[Any], Any, list[str]]] = {}
+    for cls in classes:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if only is None or f.name in only:
+                fields.setdefault(f.name, (f, hints[f.name], []))[2].append(cls.kind)
+
+    def decorate(func: F) -> F:
+        for f, hint, kinds in reversed(list(fields.values())):
+            func = _option_flag(f, hint, kinds if tag else None)(func)
+        return func
+    return decorate
+
+
+def method_flags(func: F) -> F:
+    """The options of every projection method, from their options classes."""
+    from .options import METHOD_OPTIONS
+
+    return options_flags(*METHOD_OPTIONS.values())(func)
+
+
+def mt_flags(func: F) -> F:
+    """How MT is loaded, from :class:`~projector.options.MTOptions`."""
+    from .options import MTOptions
+
+    return options_flags(MTOptions, tag=False)(func)
+
+
+def _take(kw: dict[str, Any], *classes: type[Options]) -> dict[str, Any]:
+    """Pop the given values of the fields of ``classes`` out of ``kw``."""
+    names = {n for cls in classes for n in cls.field_names()}
+    return {k: kw.pop(k) for k in list(kw) if k in names and kw[k] is not None}
+
+
+def _split_options(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(method options, MT options) given on the command line; the rest stays in ``kw``."""
+    from .options import METHOD_OPTIONS, MTOptions
+
+    mt = _take(kw, MTOptions)
+    return _take(kw, *METHOD_OPTIONS.values()), mt
 
 
 class _Progress:
@@ -195,15 +263,16 @@ class _Progress:
 @click.argument("input_path", metavar="INPUT")
 @click.option("--src-lang", default="en", show_default=True, help="Source language.")
 @click.option("--tgt-lang", "tgt_langs", required=True, help="Target language(s), comma-separated: de,es,sw.")
-@click.option("--method", default="codec", show_default=True, help="Projection method: codec, markers, align.")
-@click.option("--model", help="MT model: CTranslate2 folder, Hugging Face folder or Hub id (default per pair).")
+@click.option("--method", default="codec", show_default=True, type=click.Choice(_METHODS.accepted()),
+              help="Projection method.")
 @click.option("--output", "-o", required=True, help="Output folder: OUTPUT/<lang>/ and OUTPUT/report.json.")
 @click.option("--output-format", default="hf", show_default=True,
-              type=click.Choice(["hf", "conll", "jsonl", "wikievents", "ace", "rams"]), help="Dataset format per language.")
+              type=click.Choice(OUTPUT_FORMATS), help="Dataset format per language.")
 @click.option("--on-failure", default="keep-partial", show_default=True,
-              type=click.Choice(["keep-partial", "drop", "unlabeled"]), help="What to do with examples whose spans "
+              type=click.Choice(ON_FAILURE), help="What to do with examples whose spans "
               "did not all project.")
-@method_options
+@method_flags
+@mt_flags
 @reader_options
 @click.option("--shard-size", default=200, show_default=True, help="Examples per checkpointed shard.")
 @click.option("--batch-size", default=32, show_default=True, help="Examples per projection batch.")
@@ -212,7 +281,7 @@ class _Progress:
 @click.option("--push-to-hub", metavar="REPO", help="Upload the datasets to this Hub repo (a config per language).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 @handle_errors
-def translate_train_cmd(input_path: str, src_lang: str, tgt_langs: str, method: str, model: str | None, output: str,
+def translate_train_cmd(input_path: str, src_lang: str, tgt_langs: str, method: str, output: str,
                         output_format: str, on_failure: str, from_format: str | None, shard_size: int, batch_size: int,
                         no_cache: bool, overwrite: bool, push_to_hub: str | None, as_json: bool, **kw: Any) -> None:
     """Translate labeled data into target languages and project its spans (translate-train)."""
@@ -220,9 +289,9 @@ def translate_train_cmd(input_path: str, src_lang: str, tgt_langs: str, method: 
     from .pipeline import translate_train
 
     corpus = read(input_path, format=from_format, **_read_kwargs(kw))
-    options = {k: kw[k] for k in _METHOD_KEYS if kw.get(k) is not None}
+    options, mt = _split_options(kw)
     progress = _Progress(len(corpus), enabled=logging.getLogger("projector").level <= logging.WARNING)
-    result = translate_train(corpus, tgt_langs=tgt_langs, src_lang=src_lang, method=method, model=model,
+    result = translate_train(corpus, tgt_langs=tgt_langs, src_lang=src_lang, method=method, mt_options=mt,
                              output=output, output_format=output_format, on_failure=on_failure,
                              method_options=options, shard_size=shard_size, batch_size=batch_size,
                              cache=not no_cache, overwrite=overwrite, push_to_hub=push_to_hub, progress=progress,
@@ -248,26 +317,27 @@ def _label_map(value: str | None) -> dict[str, str] | None:
 @click.argument("input_path", metavar="INPUT")
 @click.option("--tgt-lang", required=True, help="Language of the test data.")
 @click.option("--pivot-lang", default="en", show_default=True, help="Language of the predictor.")
-@click.option("--method", default="align", show_default=True, help="Projection back: codec (original as template) or align.")
-@click.option("--model", help="MT model (default per pair).")
+@click.option("--method", default="align", show_default=True, type=click.Choice(_METHODS.accepted()),
+              help="Projection back: codec (original as template) or align.")
 @click.option("--predictor", help="Pivot-language NER: Hugging Face token-classification model or spaCy pipeline.")
 @click.option("--predictions", type=click.Path(dir_okay=False), help="Your model's labels of the file --export wrote.")
 @click.option("--export", type=click.Path(dir_okay=False), help="Write the pivot-language side (JSONL or CoNLL) and stop.")
 @click.option("--output", "-o", help="Write the predictions on the original sentences here (the input's format).")
 @click.option("--label-map", help="Map predictor labels to the dataset's, e.g. PERSON=PER,GPE=LOC.")
-@method_options
+@method_flags
+@mt_flags
 @reader_options
 @click.option("--no-cache", is_flag=True, help="Do not use the translation cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report (with scores) as JSON.")
 @handle_errors
-def translate_test_cmd(input_path: str, tgt_lang: str, pivot_lang: str, method: str, model: str | None,
+def translate_test_cmd(input_path: str, tgt_lang: str, pivot_lang: str, method: str,
                        predictor: str | None, predictions: str | None, export: str | None, output: str | None,
                        label_map: str | None, from_format: str | None, no_cache: bool, as_json: bool, **kw: Any) -> None:
     """Label target-language data with a pivot-language model through translation (translate-test)."""
     from .translate_test import translate_test
 
-    options = {k: kw[k] for k in _METHOD_KEYS if kw.get(k) is not None}
-    result = translate_test(input_path, tgt_lang=tgt_lang, pivot_lang=pivot_lang, method=method, model=model,
+    options, mt = _split_options(kw)
+    result = translate_test(input_path, tgt_lang=tgt_lang, pivot_lang=pivot_lang, method=method, mt_options=mt,
                             predictor=predictor, predictions=predictions, export=export, output=output,
                             method_options=options, label_map=_label_map(label_map), input_format=from_format,
                             read_options=_read_kwargs(kw), cache=not no_cache)
@@ -305,20 +375,21 @@ def _print_scores(scores: dict[str, Any], as_json: bool, keys: tuple[str, ...]) 
 @click.argument("tgt", metavar="TGT")
 @click.option("--src-lang", required=True, help="Language of SRC.")
 @click.option("--tgt-lang", required=True, help="Language of TGT.")
-@click.option("--method", default="align", show_default=True, help="A method that takes a given target: align, codec.")
-@click.option("--model", help="[codec] MT model that scores marker placements.")
-@method_options
+@click.option("--method", default="align", show_default=True, type=click.Choice(_METHODS.accepted()),
+              help="A method that takes a given target: align, codec.")
+@method_flags
+@mt_flags
 @click.option("--limit", type=int, help="Only the first N sentence pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def evaluate_projection_cmd(src: str, tgt: str, src_lang: str, tgt_lang: str, method: str, model: str | None,
+def evaluate_projection_cmd(src: str, tgt: str, src_lang: str, tgt_lang: str, method: str,
                             limit: int | None, as_json: bool, **kw: Any) -> None:
     """Project SRC's gold spans onto TGT (its human translation) and score against TGT's gold."""
     from .evaluation import evaluate_projection
 
-    options = {k: kw[k] for k in _METHOD_KEYS if kw.get(k) is not None}
+    options, mt = _split_options(kw)
     scores = evaluate_projection(src, tgt, src_lang=src_lang, tgt_lang=tgt_lang, method=method,
-                                 method_options=options, model=model, limit=limit)
+                                 method_options=options, mt_options=mt, limit=limit)
     _print_scores(scores, as_json, ("f1", "precision", "recall", "examples"))
 
 

@@ -24,31 +24,37 @@ __all__ = ["evaluate_projection", "evaluate_alignment"]
 
 
 def evaluate_projection(src: str | Path, tgt: str | Path, *, src_lang: str, tgt_lang: str,
-                        method: str | ProjectionMethod = "align", method_options: dict[str, Any] | None = None,
+                        method: str | ProjectionMethod = "align", method_options: Any = None,
                         translator: Any = None, model: str | None = None, limit: int | None = None,
-                        read_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                        read_options: dict[str, Any] | None = None, mt_options: Any = None,
+                        projector: Any = None) -> dict[str, Any]:
     """Project SRC's gold spans onto TGT's sentences and score them against TGT's gold.
 
+    A method that scores with an MT model (codec) uses ``translator``, else ``model``, else the pair's
+    default model. ``method_options``/``mt_options`` are as for :func:`projector.translate_train`.
     Returns ``{"f1", "precision", "recall", "tp", "predicted", "gold", "per_label", "examples", "status"}``.
     """
     from alignment.evaluate import span_scores
 
-    from .pipeline import _method
+    from .api import Projector
+    from .langs import normalize_lang
+    from .pipeline import build_method_options
+    from .translate_test import method_needs_mt
 
-    opts = dict(read_options or {})
-    source = list(read(src, lang=src_lang, **opts).examples())
-    target = list(read(tgt, lang=tgt_lang, **opts).examples())
+    src_lang, tgt_lang = normalize_lang(src_lang, "src_lang"), normalize_lang(tgt_lang, "tgt_lang")
+    projector = projector or Projector(model, mt=mt_options, translator=translator)
+    method_opts = build_method_options(method, method_options) if isinstance(method, str) else None
+    reading = dict(read_options or {})
+    source = list(read(src, lang=src_lang, **reading).examples())
+    target = list(read(tgt, lang=tgt_lang, **reading).examples())
     if len(source) != len(target):
         raise InputError(f"{len(source)} source sentences but {len(target)} target sentences: the files must be "
                          f"sentence-aligned", path=tgt)
     if limit is not None:
         source, target = source[:limit], target[:limit]
-    mt = translator
-    if mt is None and model is not None:
-        from .pipeline import load_mt
-
-        mt = load_mt(model, src_lang, tgt_lang)
-    meth = _method(method, mt, dict(method_options or {}))
+    needs_mt = projector.fixed_translator is not None or projector.mt.model is not None or method_needs_mt(method)
+    mt = projector.translator(src_lang, tgt_lang) if needs_mt else None
+    meth = projector.method(method, method_opts, translator=mt)
     predicted: list[set[tuple[int, int, str]]] = []
     gold: list[set[tuple[int, int, str]]] = []
     status: Counter[str] = Counter()

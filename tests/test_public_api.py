@@ -10,7 +10,8 @@ import projector
 
 def test_all_names_exist() -> None:
     assert set(projector.__all__) == {"Argument", "Corpus", "Event", "Example", "ProjectorError", "Span", "Token",
-                                      "__version__", "read", "translate_test", "translate_train", "write"}
+                                      "__version__", "read", "translate_test", "translate_train", "write",
+                                      "Projector", "CodecOptions", "MarkersOptions", "AlignOptions", "MTOptions"}
     for name in projector.__all__:
         assert getattr(projector, name) is not None
 

@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from .._optional import require
-from ..convert import Snap, detect_scheme, detokenize, spans_to_tags, tags_to_spans, tokenize
+from ..convert import (
+    Snap,
+    detect_scheme,
+    detokenize,
+    normalize_scheme,
+    output_scheme,
+    spans_to_tags,
+    tags_to_spans,
+    tokenize,
+)
 from ..data import Example
 from ..errors import FormatError, InputError, UnknownNameError
 from .base import Corpus, CorpusInfo, atomic_dir
@@ -134,6 +143,7 @@ def read(path: Path | str, *, split: str | None = None, config: str | None = Non
         tag_rows[split_name] = [[label_names[t] for t in r] if label_names else [str(t) for t in r] for r in rows]
     if scheme == "auto":
         scheme = detect_scheme([list(label_names)] if label_names else [t for v in tag_rows.values() for t in v])
+    scheme = normalize_scheme(scheme)
     other = [c for c in columns if c not in (tokens_column, tags_column, "meta")]
     for split_name, ds in dd.items():
         out: list[Example] = []
@@ -221,7 +231,7 @@ def to_datasetdict(corpus: Corpus, *, cache_dir: str | Path, scheme: str | None 
     if is_event_corpus(corpus):
         return datasets.DatasetDict({s: build(lambda exs=exs: (_event_row(ex, stats) for ex in exs))
                                      for s, exs in corpus.splits.items()})
-    scheme = scheme or corpus.info.scheme or "iob2"
+    scheme = output_scheme(scheme, corpus.info.scheme)
     tags_column = tags_column or corpus.info.options.get("tags_column", "ner_tags")
     names = label_names_for(corpus, scheme)
     index = {n: i for i, n in enumerate(names)}
@@ -310,7 +320,10 @@ def write_hub_folder(dd: Any, folder: Path, *, card_body: str, config_name: str 
         splits_meta.append({"name": split_name, "num_bytes": int(ds.data.nbytes), "num_examples": len(ds)})
     first = next(iter(dd.values()))
     meta = {
-        "configs": [{"config_name": config_name,
+        # the content's hash in the config: `datasets` keys its cache of a local folder by the folder's
+        # name and this metadata only, so two outputs of one shape (OUT_A/pt, OUT_B/pt) would load as
+        # whichever was loaded first; with it every content is its own cache entry
+        "configs": [{"config_name": config_name, "description": f"content sha256:{_content_hash(data)}",
                      "data_files": [{"split": s, "path": f"data/{s}-*"} for s in dd]}],
         "dataset_info": {"config_name": config_name, "features": first.features._to_yaml_list(),
                          "splits": splits_meta},
@@ -319,9 +332,23 @@ def write_hub_folder(dd: Any, folder: Path, *, card_body: str, config_name: str 
     (folder / "README.md").write_text(f"---\n{header}---\n\n{card_body.strip()}\n", encoding="utf-8")
 
 
+def _content_hash(data: Path) -> str:
+    """A hash of the data files under ``data`` (names and bytes, in name order)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(data.rglob("*")):
+        if f.is_file():
+            h.update(f.relative_to(data).as_posix().encode() + b"\0")
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()[:16]
+
+
 def _default_card(corpus: Corpus) -> str:
     n = {s: len(v) for s, v in corpus.splits.items()}
-    from .. import __version__
+    from .._version import __version__
 
     return (f"# Dataset converted by projector\n\nSource: `{corpus.info.source}` ({corpus.info.format}).\n\n"
             f"Examples per split: {json.dumps(n)}.\n\nWritten by projector {__version__}.\n")

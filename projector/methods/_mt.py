@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConfigError
+from ..options import MTOptions, portable_model
 
 logger = logging.getLogger("projector.methods")
 
-__all__ = ["resolve_translator", "marker_pieces", "uses_spaces", "model_name", "NO_SPACE_LANGS"]
+__all__ = ["resolve_translator", "beam_of", "marker_pieces", "uses_spaces", "model_name", "NO_SPACE_LANGS"]
 
 #: languages written without spaces between words (markers may go between any two pieces)
 NO_SPACE_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz",
@@ -18,21 +19,27 @@ NO_SPACE_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz",
 
 
 def resolve_translator(translator: Any | None, model: str | None, *, what: str = "translator",
-                       backend: str = "auto", tokenizer: str | None = None,
-                       options: dict[str, Any] | None = None) -> Any | None:
-    """``translator`` if given, else ``load_translator(model, ...)`` if ``model``, else None."""
+                       mt: MTOptions | None = None, tokenizer: str | None = None) -> Any | None:
+    """``translator`` if given, else ``load_translator(model, ...)`` (loaded as ``mt`` says) if
+    ``model``, else None."""
     if translator is not None:
         if model is not None:
             raise ConfigError(f"give either a loaded {what} or a model name for it, not both")
         return translator
     if model is None:
         return None
-    from mt_backends import load_translator
+    from mt_backends import choose_backend, load_translator
 
-    opts = dict(options or {})
+    mt = mt or MTOptions()
+    opts = mt.loader_options(choose_backend(model, mt.backend))
     if tokenizer is not None:
         opts["tokenizer"] = tokenizer
-    return load_translator(model, backend=backend, **opts)
+    return load_translator(model, backend=mt.backend, **opts)
+
+
+def beam_of(translator: Any) -> int:
+    """The beam size a translator decodes with by default (its ``MTOptions.beam_size``)."""
+    return int(getattr(translator, "beam_size", 4) or 4)
 
 
 def model_name(translator: Any | None) -> str:
@@ -43,8 +50,8 @@ def model_name(translator: Any | None) -> str:
     if info is None:
         return type(translator).__name__
     path = str(getattr(info, "path", "") or "")
-    base = path.rstrip("/").rsplit("/", 1)[-1] or path
-    return f"{getattr(info, 'backend', '?')}:{base}"
+    base = getattr(info, "name", "") or path.rstrip("/").rsplit("/", 1)[-1] or path
+    return f"{getattr(info, 'backend', '?')}:{portable_model(base)}"
 
 
 def marker_pieces(translator: Any, marker: str, lang: str) -> tuple[tuple[str, ...], str]:

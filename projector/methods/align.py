@@ -16,6 +16,9 @@ from typing import Any
 from ..convert import Snap, snap_span, tokenize
 from ..data import Span, SpanStatus
 from ..errors import ConfigError
+from ..langs import base_lang
+from ..options import AlignOptions, MTOptions, merge_options
+from ._mt import model_name, resolve_translator
 from .base import ProjectionInput, ProjectionOutput, SpanProjection, failed_output
 
 __all__ = ["AlignMethod"]
@@ -28,99 +31,77 @@ class AlignMethod:
 
     Args:
         translator: a loaded translator (not needed when every input has a template).
-        model: an MT model to load when ``translator`` is not given.
-        encoder: a Hugging Face encoder (path or Hub id) for the embedding aligner.
-        aligner: an aligner name (``embedding``, ``eflomal``, ``ensemble``) or object; default: the
-            benchmark's best configuration with ``encoder``, else ``eflomal``.
-        aligner_options: keyword options of a named aligner.
-        gap_fill, trim_punct, keep, conflict, copy_match: overrides of the span heuristics (default: the
-            benchmark's :data:`alignment.project.DEFAULT_SPAN_OPTIONS`; see :class:`alignment.heuristics.SpanOptions`).
-        mode: ``exact`` (PyTorch, identical to simalign) or ``fast`` (bfloat16 autocast where the
-            hardware has it, else a CTranslate2 int8 encoder; see :class:`alignment.EmbeddingAligner`).
-        beam_size: beam size for translation.
-        extra_text_root: an MT test-set folder whose parallel text sharpens eflomal (see
-            :func:`alignment.project.extra_text_files`).
-        layer: the encoder layer the embedding aligner reads (default: the aligner's).
+        model: an MT model to load (as ``mt`` says) when ``translator`` is not given.
+        options: :class:`~projector.options.AlignOptions`: the encoder, the aligner (default: the
+            benchmark's best configuration with an encoder, else eflomal), its mode and layer, and the
+            span heuristics (default: the benchmark's :data:`alignment.project.DEFAULT_SPAN_OPTIONS`);
+            keyword ``overrides`` are its fields (``AlignMethod(encoder=E, align_mode="fast")``).
+        aligner: a ready :class:`alignment.Aligner` object to use instead of building one from the options.
     """
 
     name = "align"
     supports_template = True
 
-    def __init__(self, translator: Any = None, model: str | None = None, encoder: str | None = None,
-                 aligner: Any = None, aligner_options: dict[str, Any] | None = None, gap_fill: int | None = None,
-                 trim_punct: bool | None = None, keep: str | None = None, conflict: str | None = None,
-                 copy_match: bool | None = None, mode: str = "exact", beam_size: int = 4,
-                 extra_text_root: str | None = None, layer: int | None = None) -> None:
-        import dataclasses
-
-        from alignment.project import DEFAULT_SPAN_OPTIONS
-
+    def __init__(self, translator: Any = None, model: str | None = None, options: AlignOptions | None = None, *,
+                 mt: MTOptions | None = None, aligner: Any = None, **overrides: Any) -> None:
+        if isinstance(aligner, str):  # a name is an option
+            overrides["aligner"] = aligner
+            aligner = None
+        self.options = merge_options(AlignOptions, options, overrides)
         self.translator = translator
         self.model = model
-        self.encoder = encoder
-        self.mode = mode
-        self.beam_size = beam_size
-        self.extra_text_root = extra_text_root
-        overrides: dict[str, Any] = {k: v for k, v in (("gap_fill", gap_fill), ("trim_punct", trim_punct), ("keep", keep),
-                                       ("conflict", conflict), ("copy_match", copy_match)) if v is not None}
-        self.options = dataclasses.replace(DEFAULT_SPAN_OPTIONS, **overrides)
-        self._aligner_spec = aligner
-        self._aligner_options = dict(aligner_options or {})
-        self.layer = layer
+        self.mt = mt or MTOptions()
+        self.span_options = self.options.span_options()
+        self._aligner_object = aligner
         self._aligners: dict[tuple[str, str], Any] = {}
 
     def _aligner(self, src_lang: str, tgt_lang: str) -> Any:
-        spec = self._aligner_spec
-        if spec is not None and not isinstance(spec, str):
-            return spec
+        if self._aligner_object is not None:
+            return self._aligner_object
         key = (src_lang, tgt_lang)
         if key not in self._aligners:
             from alignment import get_aligner
 
-            if isinstance(spec, str):
-                opts = dict(self._aligner_options)
-                if spec in ("embedding", "simalign", "emb") and self.encoder and "model" not in opts:
-                    opts.update(model=self.encoder, mode=self.mode)
-                if spec in ("embedding", "simalign", "emb") and self.layer is not None:
-                    opts.setdefault("layer", self.layer)
-                self._aligners[key] = get_aligner(spec, **opts)
-            elif self.encoder:
+            opts = self.options
+            layer = {"layer": opts.layer} if opts.layer is not None else {}
+            if opts.aligner in ("embedding", "simalign", "emb"):
+                model = {"model": opts.encoder} if opts.encoder else {}
+                self._aligners[key] = get_aligner(opts.aligner, mode=opts.align_mode, **model, **layer)
+            elif opts.aligner is None and opts.encoder:
                 from alignment.project import default_aligner
 
-                extra = {"layer": self.layer} if self.layer is not None else {}
-                self._aligners[key] = default_aligner(self.encoder, src_lang=_base(src_lang), tgt_lang=_base(tgt_lang),
-                                                      extra_text_root=self.extra_text_root, mode=self.mode, **extra)
+                self._aligners[key] = default_aligner(opts.encoder, src_lang=base_lang(src_lang),
+                                                      tgt_lang=base_lang(tgt_lang),
+                                                      extra_text_root=opts.extra_text_root, mode=opts.align_mode,
+                                                      **layer)
             else:
-                self._aligners[key] = get_aligner("eflomal", **self._aligner_options)
+                self._aligners[key] = get_aligner(opts.aligner or "eflomal")
         return self._aligners[key]
 
     def _translator(self) -> Any:
         if self.translator is None:
             if self.model is None:
-                raise ConfigError("the align method needs a translator or a model when no target text is given")
-            from mt_backends import load_translator
-
-            self.translator = load_translator(self.model)
+                raise ConfigError("the align method needs a translator (translator= or model=) when no target "
+                                  "text is given")
+            self.translator = resolve_translator(None, self.model, mt=self.mt)
         return self.translator
 
     def signature(self) -> str:
-        """``align(aligner=...,encoder=...,gap_fill=...,...)``."""
-        from ..signature import options_signature
-
-        aligner = self._aligner_spec if isinstance(self._aligner_spec, str) or self._aligner_spec is None \
-            else getattr(self._aligner_spec, "name", type(self._aligner_spec).__name__)
-        if aligner is None:
+        """The options' signature with the aligner actually used and, when it translates, the model."""
+        shown: dict[str, str] = {}
+        if self._aligner_object is not None:
+            shown["aligner"] = getattr(self._aligner_object, "name", type(self._aligner_object).__name__)
+        elif self.options.aligner is None:
             from alignment.project import BEST_CONFIG
 
-            aligner = BEST_CONFIG["name"] if self.encoder else "eflomal"
-        mode = self.mode
-        if mode == "fast" and self.encoder:  # fast mode's precision depends on the hardware: say which
+            shown["aligner"] = BEST_CONFIG["name"] if self.options.encoder else "eflomal"
+        if self.options.align_mode == "fast" and self.options.encoder:  # fast mode's precision depends on the hardware
             from alignment.embedding import native_bfloat16
 
-            mode = f"fast-{'bfloat16' if native_bfloat16() else 'int8'}"
-        return options_signature("align", {"aligner": aligner,
-                                           "encoder": self.encoder, "mode": mode, "layer": self.layer,
-                                           **vars(self.options)})
+            shown["mode"] = f"fast-{'bfloat16' if native_bfloat16() else 'int8'}"
+        if self.translator is not None:
+            shown["translator"] = model_name(self.translator)
+        return self.options.signature(**shown)
 
     def project(self, inputs: Sequence[ProjectionInput], src_lang: str, tgt_lang: str) -> list[ProjectionOutput]:
         """Translate the inputs without a template, align every pair in one batch, project the spans."""
@@ -128,8 +109,7 @@ class AlignMethod:
         statuses: list[tuple[str, str | None]] = [("ok", None)] * len(inputs)
         todo = [k for k, t in enumerate(targets) if t is None]
         if todo:
-            results = self._translator().translate([inputs[k].text for k in todo], src_lang, tgt_lang,
-                                                   beam_size=self.beam_size)
+            results = self._translator().translate([inputs[k].text for k in todo], src_lang, tgt_lang)
             for k, res in zip(todo, results):
                 targets[k] = res.text if res.best is not None else None
                 statuses[k] = (res.status, res.reason)
@@ -168,7 +148,7 @@ class AlignMethod:
                 else:
                     chunks.append((i, (chunk.start, chunk.end, span.label)))
             projected = project_spans([c for _, c in chunks], links[pos], [t.text for t in t_tokens],
-                                      src_tokens=[t.text for t in s_tokens], options=self.options)
+                                      src_tokens=[t.text for t in s_tokens], options=self.span_options)
             by_span: dict[int, SpanProjection] = {}
             for (i, _), p in zip(chunks, projected):
                 span = item.spans[i]
@@ -178,14 +158,13 @@ class AlignMethod:
                     a, b = p.target
                     target = Span(t_tokens[a].start, t_tokens[b - 1].end, span.label)
                     status = SpanStatus.FUZZY if p.status == SpanStatus.FUZZY else SpanStatus.PROJECTED
-                    by_span[i] = SpanProjection(span, target, status, p.reason if status == SpanStatus.FUZZY else None,
-                                                p.score)
+                    # a fuzzy span's reason: the heuristics that changed it ("gap filled, punctuation trimmed")
+                    why = (p.reason or ", ".join(p.notes) or "changed by a span heuristic") \
+                        if status == SpanStatus.FUZZY else None
+                    by_span[i] = SpanProjection(span, target, status, why, p.score)
             for i, why in unsnapped.items():
                 by_span[i] = SpanProjection.failure(item.spans[i], why)
             mt_status, mt_reason = statuses[k]
             outputs[k] = ProjectionOutput(targets[k] or "", tuple(by_span[i] for i in range(len(item.spans))),
                                           mt_status, mt_reason, {"links": len(links[pos])})
 
-
-def _base(code: str) -> str:
-    return code.replace("_", "-").split("-")[0].lower()

@@ -72,7 +72,8 @@ from typing import Any
 
 from ..data import Span, SpanStatus
 from ..errors import ConfigError, NotSupportedError, UnsupportedLanguageError
-from ._mt import batched_translate, marker_pieces, model_name, resolve_translator, uses_spaces
+from ..options import CodecOptions, MTOptions, merge_options
+from ._mt import batched_translate, beam_of, marker_pieces, model_name, resolve_translator, uses_spaces
 from ._rerank import Candidate, lexical_similarity, rerank, resolve_overlaps
 from ._search import (
     PruneRule,
@@ -92,8 +93,6 @@ logger = logging.getLogger("projector.methods")
 
 __all__ = ["CodecMethod", "mark_source"]
 
-_SEARCHES = ("exact", "pruned", "beam")
-_BOUNDARIES = ("auto", "words", "pieces")
 
 
 def mark_source(text: str, span: Span, open_marker: str = "[", close_marker: str = "]") -> str:
@@ -109,58 +108,35 @@ class CodecMethod:
 
     Args:
         translator, model: the translator of the templates (a loaded Translator, or a model name
-            loaded with ``mt_backends.load_translator``); optional when every input has a template
-            and ``scorer`` can translate the spans.
-        scorer, scorer_model, scorer_tokenizer: the model that scores marker placements (default:
-            the translator); ``scorer_tokenizer`` is the folder/Hub id of its tokenizer.
-        backend: MT backend for models given by name. mt_options: extra ``load_translator`` options.
-        search: ``exact``, ``pruned`` or ``beam``. top_n: placements kept per span for re-ranking.
-        boundaries: ``auto``, ``words`` or ``pieces``. beam_size, max_length: template translation.
-        reverse: use the reverse-direction score in re-ranking (skipped when the scorer cannot score
-            target->source). lex_keep, rev_keep, lex_sure: re-ranking thresholds.
-        batch_candidates: placements a span may score per round of the search.
-        beam_width, beam_rescore: ``beam`` search: openings expanded per span (None: every allowed
-            one) and estimates scored exactly (None: 2 x top_n).
-        open_marker, close_marker: the marker strings.
+            loaded with ``mt_backends.load_translator`` and ``mt``); optional when every input has a
+            template and the scorer can translate the spans.
+        scorer: a loaded model that scores marker placements (default: the translator; or
+            ``options.scorer_model``).
+        options: :class:`~projector.options.CodecOptions` (search, re-ranking thresholds, markers...);
+            keyword ``overrides`` are its fields (``CodecMethod(tr, search="beam", top_n=3)``).
+        mt: :class:`~projector.options.MTOptions` for the models given by name.
     """
 
     name = "codec"
     supports_template = True
 
     def __init__(self, translator: Any | None = None, model: str | None = None, scorer: Any | None = None,
-                 scorer_model: str | None = None, scorer_tokenizer: str | None = None, *, backend: str = "auto",
-                 mt_options: dict[str, Any] | None = None, search: str = "exact", top_n: int = 5,
-                 boundaries: str = "auto", beam_size: int = 4, max_length: int = 256, reverse: bool = True,
-                 lex_keep: float = 0.5, rev_keep: float = -5.0, lex_sure: float = 0.9,
-                 batch_candidates: int = 16, beam_width: int | None = None, beam_rescore: int | None = None,
-                 open_marker: str = "[", close_marker: str = "]") -> None:
-        if search not in _SEARCHES:
-            raise ConfigError(f"search must be one of {', '.join(_SEARCHES)}, not {search!r}")
-        if boundaries not in _BOUNDARIES:
-            raise ConfigError(f"boundaries must be one of {', '.join(_BOUNDARIES)}, not {boundaries!r}")
-        if top_n < 1 or batch_candidates < 1 or (beam_width is not None and beam_width < 1):
-            raise ConfigError("top_n, batch_candidates and beam_width must be >= 1")
-        if beam_rescore is not None and beam_rescore < 0:
-            raise ConfigError("beam_rescore must be >= 0")
-        mt = resolve_translator(translator, model, backend=backend, options=mt_options)
-        sc = resolve_translator(scorer, scorer_model, what="scorer", backend=backend,
-                                tokenizer=scorer_tokenizer, options=mt_options)
-        if mt is None and sc is None:
-            raise ConfigError("codec needs a translator or a scorer (a loaded Translator or a model name)")
+                 options: CodecOptions | None = None, *, mt: MTOptions | None = None, **overrides: Any) -> None:
+        self.options = merge_options(CodecOptions, options, overrides)
+        opts, mt = self.options, mt or MTOptions()
+        mt_ = resolve_translator(translator, model, mt=mt)
+        sc = resolve_translator(scorer, opts.scorer_model, what="scorer", mt=mt, tokenizer=opts.scorer_tokenizer)
+        if mt_ is None and sc is None:
+            raise ConfigError("codec needs a translator or a scorer: pass translator= (a loaded Translator), "
+                              "model= or scorer_model=")
         #: translates templates and standalone spans
-        self.translator: Any = mt if mt is not None else sc
+        self.translator: Any = mt_ if mt_ is not None else sc
         #: scores marker placements (and reverse scores)
-        self.scorer: Any = sc if sc is not None else mt
+        self.scorer: Any = sc if sc is not None else mt_
         if getattr(getattr(self.scorer, "info", None), "backend", "") == "bergamot":
             raise ConfigError("codec scores marker placements with an MT model, and the bergamot backend cannot "
-                              "score: use a CTranslate2 or transformers model (--model), or add --scorer-model")
-        self.search, self.top_n, self.boundaries = search, top_n, boundaries
-        self.beam_size, self.max_length, self.reverse = beam_size, max_length, reverse
-        self.lex_keep, self.rev_keep, self.lex_sure = lex_keep, rev_keep, lex_sure
-        self.batch_candidates = batch_candidates
-        self.open_marker, self.close_marker = open_marker, close_marker
+                              "score: give a CTranslate2 or transformers model (model=), or scorer_model=")
         self.prune_rule = PruneRule()
-        self.beam_width, self.beam_rescore = beam_width, beam_rescore
         self._markers: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
         self._reverse_ok: dict[tuple[str, str], bool] = {}
         self._probe_ok: bool | None = None
@@ -168,19 +144,17 @@ class CodecMethod:
         self.last_stats: dict[str, Any] = {}
 
     def signature(self) -> str:
-        """Method, search, options and models."""
-        scorer = "" if self.scorer is self.translator else f",scorer={model_name(self.scorer)}"
-        search = self.search
-        if search == "beam":
-            search += f"(width={self.beam_width or 'all'},rescore={self.beam_rescore if self.beam_rescore is not None else 2 * self.top_n})"
-        return (f"codec(search={search},top_n={self.top_n},boundaries={self.boundaries},"
-                f"beam={self.beam_size},reverse={self.reverse},translator={model_name(self.translator)}{scorer})")
+        """The options' signature with the models used (translator, and the scorer when separate)."""
+        shown = {"translator": model_name(self.translator)}
+        if self.scorer is not self.translator:
+            shown["scorer"] = model_name(self.scorer)
+        return self.options.signature(**shown)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _marker_pieces(self, tgt_lang: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
         if tgt_lang not in self._markers:
-            o, o_origin = marker_pieces(self.scorer, self.open_marker, tgt_lang)
-            c, c_origin = marker_pieces(self.scorer, self.close_marker, tgt_lang)
+            o, o_origin = marker_pieces(self.scorer, self.options.open_marker, tgt_lang)
+            c, c_origin = marker_pieces(self.scorer, self.options.close_marker, tgt_lang)
             origin = "vocabulary" if o_origin == c_origin == "vocabulary" else "tokenizer"
             self._markers[tgt_lang] = (o, c, origin)
         return self._markers[tgt_lang]
@@ -206,7 +180,7 @@ class CodecMethod:
 
     def _reverse_scores(self, cands: list[str], spans: list[str], src_lang: str, tgt_lang: str) -> list[float | None]:
         key = (src_lang, tgt_lang)
-        if not self.reverse or not cands or self._reverse_ok.get(key) is False:
+        if not self.options.reverse or not cands or self._reverse_ok.get(key) is False:
             return [None] * len(cands)
         try:
             res = self.scorer.score(cands, spans, tgt_lang, src_lang)
@@ -229,7 +203,7 @@ class CodecMethod:
             if self.translator is None:
                 raise ConfigError("codec needs a translator for inputs without a target text")
             res = self.translator.translate([inputs[k].text for k in todo], src_lang, tgt_lang,
-                                            beam_size=self.beam_size, max_length=self.max_length)
+                                            max_length=self.options.max_length)
             for k, r in zip(todo, res, strict=True):
                 if r.best is None:
                     outputs[k] = failed_output(inputs[k], r.status, r.reason or f"translation {r.status}")
@@ -263,12 +237,12 @@ class CodecMethod:
         per_input, tasks, keys = self.build_tasks(inputs, templates, live, src_lang, tgt_lang, stats)
         o_pieces, c_pieces, _ = self._marker_pieces(tgt_lang)
         probe = self._can_probe(src_lang, tgt_lang)
-        if self.search == "beam" and probe:
+        if self.options.search == "beam" and probe:
             results = beam_placements(self._score(src_lang, tgt_lang), tasks, o_pieces, c_pieces,
-                                      opens=self.beam_width, rescore=self.beam_rescore, stats=stats)
+                                      opens=self.options.beam_width, rescore=self.options.beam_rescore, stats=stats)
         else:
             results = search_placements(self._score(src_lang, tgt_lang), tasks, o_pieces, c_pieces,
-                                        batch_candidates=self.batch_candidates, stats=stats, probe=probe)
+                                        batch_candidates=self.options.batch_candidates, stats=stats, probe=probe)
         out: dict[int, Any] = {k: {"d": per_input[k], "spans": {}} for k in live}
         for (k, s), task, res in zip(keys, tasks, results, strict=True):
             out[k]["spans"][s] = (task, res)
@@ -280,20 +254,20 @@ class CodecMethod:
         """The search task of every span of the inputs ``live`` (template pieces, offsets, allowed
         positions per input; tasks and their (input, span) keys). Pruned search scores here."""
         stats = stats if stats is not None else SearchStats()
-        words = self.boundaries == "words" or (self.boundaries == "auto" and uses_spaces(tgt_lang))
+        words = self.options.boundaries == "words" or (self.options.boundaries == "auto" and uses_spaces(tgt_lang))
         tpl_pieces = self.scorer.tokenize([templates[k] or "" for k in live], tgt_lang, side="target")
         marked: list[tuple[int, int, str]] = []  # (input, span index, marked source)
         for k in live:
             for s, span in enumerate(inputs[k].spans):
                 if span.end <= len(inputs[k].text):
-                    marked.append((k, s, mark_source(inputs[k].text, span, self.open_marker, self.close_marker)))
+                    marked.append((k, s, mark_source(inputs[k].text, span, self.options.open_marker, self.options.close_marker)))
         src_pieces = self.scorer.tokenize([m[2] for m in marked], src_lang, side="source") if marked else []
         per_input: dict[int, dict[str, Any]] = {}
         for k, pieces in zip(live, tpl_pieces, strict=True):
             text = templates[k] or ""
             offsets = piece_offsets(text, pieces)
             toks = inputs[k].template_tokens if inputs[k].template is not None else ()
-            if toks and self.boundaries != "pieces":
+            if toks and self.options.boundaries != "pieces":
                 allowed = token_boundaries(offsets, [(t.start, t.end) for t in toks])
             else:
                 allowed = allowed_boundaries(text, offsets, words=words)
@@ -305,11 +279,11 @@ class CodecMethod:
             m = len(d["pieces"])
             opens = [i for i in range(m) if d["allowed"][i]]
             closes = [j for j in range(1, m + 1) if d["allowed"][j]]
-            tasks.append(SearchTask(sp, list(d["pieces"]), opens, closes, self.top_n))
+            tasks.append(SearchTask(sp, list(d["pieces"]), opens, closes, self.options.top_n))
             keys.append((k, s))
-        if tasks and self.search in ("pruned", "beam"):
+        if tasks and self.options.search in ("pruned", "beam"):
             # beam needs a scorer that probes; without one it runs as pruned
-            prune = self.search == "pruned" or not self._can_probe(src_lang, tgt_lang)
+            prune = self.options.search == "pruned" or not self._can_probe(src_lang, tgt_lang)
             self._prefix_pass(inputs, list(live), per_input, tasks, keys, self._score(src_lang, tgt_lang), src_lang,
                               stats, tgt_lang, prune)
         return per_input, tasks, keys
@@ -370,7 +344,7 @@ class CodecMethod:
                 cands[(k, s)] = list(seen.values())
         span_texts = [inputs[k].spans[s].text_of(inputs[k].text) for k, s in cands]
         translated = batched_translate(self.translator, span_texts, src_lang, tgt_lang,
-                                       beam_size=min(self.beam_size, 2), max_length=64)
+                                       beam_size=min(beam_of(self.translator), 2), max_length=64)
         flat: list[tuple[tuple[int, int], int]] = []
         for key, lst in cands.items():
             flat.extend((key, n) for n in range(len(lst)))
@@ -388,8 +362,8 @@ class CodecMethod:
         outputs: dict[int, ProjectionOutput] = {}
         for k, entry in placements.items():
             item, tpl = inputs[k], templates[k] or ""
-            ranked = [rerank(cands.get((k, s), []), lex_keep=self.lex_keep, rev_keep=self.rev_keep,
-                             lex_sure=self.lex_sure) for s in range(len(item.spans))]
+            ranked = [rerank(cands.get((k, s), []), lex_keep=self.options.lex_keep, rev_keep=self.options.rev_keep,
+                             lex_sure=self.options.lex_sure) for s in range(len(item.spans))]
             settled = resolve_overlaps([(sp.start, sp.end) for sp in item.spans], ranked)
             projs: list[SpanProjection] = []
             for s, span in enumerate(item.spans):
@@ -406,7 +380,7 @@ class CodecMethod:
                 else:
                     projs.append(SpanProjection(span, target, SpanStatus.PROJECTED, None, c.score))
             o, cl, origin = self._marker_pieces(tgt_lang)
-            info = {"template": tpl, "search": self.search, "marker_pieces": [list(o), list(cl)],
+            info = {"template": tpl, "search": self.options.search, "marker_pieces": [list(o), list(cl)],
                     "marker_origin": origin, "reverse_scores": bool(self._reverse_ok.get((src_lang, tgt_lang))),
                     "candidates": [len(cands.get((k, s), [])) for s in range(len(item.spans))]}
             outputs[k] = ProjectionOutput(tpl, tuple(projs), tstatus[k][0], tstatus[k][1], info)

@@ -28,8 +28,9 @@ from typing import Any
 
 from ..data import Span, SpanStatus
 from ..errors import ConfigError
+from ..options import MarkersOptions, MTOptions, merge_options
 from ._markup import MarkedSpan, ParseResult, insert_markers, parse_brackets, parse_tags, tag_name
-from ._mt import batched_translate, model_name, resolve_translator, uses_spaces
+from ._mt import batched_translate, beam_of, model_name, resolve_translator, uses_spaces
 from .base import ProjectionInput, ProjectionOutput, SpanProjection, failed_output
 
 logger = logging.getLogger("projector.methods")
@@ -94,48 +95,40 @@ class MarkersMethod:
     """Mark-then-translate projection (see the module docstring).
 
     Args:
-        translator, model: a loaded Translator, or a model name for ``mt_backends.load_translator``.
-        backend, mt_options: how to load ``model``.
-        markers: ``brackets`` or ``tags``. open_marker, close_marker: the bracket pair.
-        beam_size, max_length: translation options.
-        marker_cost: also translate the clean source and report chrF(marked-stripped, clean).
+        translator, model: a loaded Translator, or a model name loaded with ``mt_backends.load_translator``
+            and ``mt`` (:class:`~projector.options.MTOptions`).
+        options: :class:`~projector.options.MarkersOptions` (marker style, markers, marker cost);
+            keyword ``overrides`` are its fields (``MarkersMethod(tr, markers="tags")``).
     """
 
     name = "markers"
     supports_template = False
 
-    def __init__(self, translator: Any | None = None, model: str | None = None, *, backend: str = "auto",
-                 mt_options: dict[str, Any] | None = None, markers: str = "brackets", beam_size: int = 4,
-                 max_length: int = 256, marker_cost: bool = False, open_marker: str = "[",
-                 close_marker: str = "]") -> None:
-        if markers not in ("brackets", "tags"):
-            raise ConfigError(f"markers must be 'brackets' or 'tags', not {markers!r}")
-        loaded = resolve_translator(translator, model, backend=backend, options=mt_options)
+    def __init__(self, translator: Any | None = None, model: str | None = None,
+                 options: MarkersOptions | None = None, *, mt: MTOptions | None = None, **overrides: Any) -> None:
+        self.options = merge_options(MarkersOptions, options, overrides)
+        loaded = resolve_translator(translator, model, mt=mt)
         if loaded is None:
-            raise ConfigError("markers needs a translator (a loaded Translator or a model name)")
+            raise ConfigError("markers needs a translator: pass translator= (a loaded Translator) or model=")
         self.translator: Any = loaded
-        self.markers, self.beam_size, self.max_length = markers, beam_size, max_length
-        self.marker_cost = marker_cost
-        self.open_marker, self.close_marker = open_marker, close_marker
 
     def signature(self) -> str:
-        """Method, options and model."""
-        return (f"markers(markers={self.markers},beam={self.beam_size},"
-                f"translator={model_name(self.translator)})")
+        """The options' signature with the model used."""
+        return self.options.signature(translator=model_name(self.translator))
 
     def _marked_text(self, item: ProjectionInput, kept: list[int]) -> str:
         ranges = [(item.spans[k].start, item.spans[k].end) for k in kept]
-        if self.markers == "tags":
+        if self.options.markers == "tags":
             names = [tag_name(item.spans[k].label, k) for k in kept]
             return insert_markers(item.text, ranges, [f"<{n}>" for n in names], [f"</{n}>" for n in names])
-        return insert_markers(item.text, ranges, [self.open_marker] * len(kept), [self.close_marker] * len(kept))
+        return insert_markers(item.text, ranges, [self.options.open_marker] * len(kept), [self.options.close_marker] * len(kept))
 
     def _parse(self, text: str, source: str, tgt_lang: str) -> ParseResult:
         spaces = uses_spaces(tgt_lang)
-        if self.markers == "tags":
+        if self.options.markers == "tags":
             return parse_tags(text, spaces=spaces)
-        if (self.open_marker, self.close_marker) != ("[", "]"):
-            text = text.replace(self.open_marker, "[").replace(self.close_marker, "]")
+        if (self.options.open_marker, self.options.close_marker) != ("[", "]"):
+            text = text.replace(self.options.open_marker, "[").replace(self.options.close_marker, "]")
         return parse_brackets(text, source_has_corner=("「" in source or "」" in source), spaces=spaces)
 
     def project(self, inputs: Sequence[ProjectionInput], src_lang: str, tgt_lang: str) -> list[ProjectionOutput]:
@@ -151,10 +144,9 @@ class MarkersMethod:
             failed.update({k: "span outside the source text" for k in range(len(it.spans)) if k not in valid})
             plans.append((kept, failed, self._marked_text(it, kept) if kept else it.text))
         texts = [p[2] for p in plans]
-        if self.marker_cost:
+        if self.options.marker_cost:
             texts += [it.text for it in inputs]
-        results = self.translator.translate(texts, src_lang, tgt_lang, beam_size=self.beam_size,
-                                            max_length=self.max_length)
+        results = self.translator.translate(texts, src_lang, tgt_lang, max_length=self.options.max_length)
         parsed: list[ParseResult | None] = []
         for it, r in zip(inputs, results, strict=False):
             parsed.append(self._parse(r.text, it.text, tgt_lang) if r.best is not None else None)
@@ -163,11 +155,11 @@ class MarkersMethod:
         for n, (it, (kept, _, _), p) in enumerate(zip(inputs, plans, parsed, strict=True)):
             if p is not None and p.error is None and len(p.spans) == len(kept) and len(kept) > 1:
                 labels = [it.spans[k].label for k in kept]
-                if (self.markers == "brackets" and len(set(labels)) > 1) or (
-                        self.markers == "tags" and len({tag_name(lab, k) for lab, k in zip(labels, kept)}) < len(kept)):
+                if (self.options.markers == "brackets" and len(set(labels)) > 1) or (
+                        self.options.markers == "tags" and len({tag_name(lab, k) for lab, k in zip(labels, kept)}) < len(kept)):
                     need.extend((n, k) for k in kept)
         tr = batched_translate(self.translator, [inputs[n].spans[k].text_of(inputs[n].text) for n, k in need],
-                               src_lang, tgt_lang, beam_size=min(2, self.beam_size), max_length=64)
+                               src_lang, tgt_lang, beam_size=min(2, beam_of(self.translator)), max_length=64)
         span_tr = {key: (r.text if r is not None and r.best is not None else None) for key, r in zip(need, tr, strict=True)}
         outputs = []
         for n, it in enumerate(inputs):
@@ -181,7 +173,7 @@ class MarkersMethod:
             info: dict[str, Any] = {"marked_source": plans[n][2], "marked_translation": r.text}
             if p.repairs:
                 info["repairs"] = sorted(set(p.repairs))
-            if self.marker_cost:
+            if self.options.marker_cost:
                 clean = results[len(inputs) + n]
                 info["clean_translation"] = clean.text
                 info["marker_chrf"] = _chrf(p.text, clean.text)
@@ -210,7 +202,7 @@ class MarkersMethod:
         """Per source span (in ``order``): its target span, status and reason."""
         groups: dict[str, list[int]] = {}
         tgt_groups: dict[str, list[MarkedSpan]] = {}
-        if self.markers == "tags":
+        if self.options.markers == "tags":
             for pos, k in enumerate(order):
                 groups.setdefault(tag_name(it.spans[k].label, k).upper(), []).append(pos)
             for ms in p.spans:
@@ -226,7 +218,7 @@ class MarkersMethod:
                     out[pos] = (None, SpanStatus.FAILED, f"tag <{name}> count mismatch")
                 continue
             labels = {it.spans[order[pos]].label for pos in members}
-            if len(members) == 1 or (self.markers == "brackets" and len(labels) == 1):
+            if len(members) == 1 or (self.options.markers == "brackets" and len(labels) == 1):
                 mapping, in_order = list(range(len(members))), True
             else:
                 srcs = [it.spans[order[pos]].text_of(it.text) for pos in members]
