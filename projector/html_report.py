@@ -26,8 +26,8 @@ from .records import (
     find_run_files,
     read_records,
     select_records,
-    translate_test_files,
     text_direction,
+    translate_test_files,
     write_records,
 )
 from .report import Report
@@ -202,7 +202,7 @@ def _page_data(report: Mapping[str, Any], selections: Mapping[str, Selection]) -
 
 def build_html(report: Mapping[str, Any], selections: Mapping[str, Selection], *, title: str = "projector report") -> str:
     """The page of a report (``report.json``'s content) and the selected records of each language."""
-    options_rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>"
+    options_rows = "".join(f"<div><b>{escape(k)}</b> <code>{escape(v)}</code></div>"
                            for k, v in flatten_options(report.get("config", {})).items())
     languages = report.get("languages", {})
     nav = "".join(f'<a href="#lang-{escape(lang)}">{escape(lang)}</a>' for lang in languages)
@@ -215,7 +215,7 @@ def build_html(report: Mapping[str, Any], selections: Mapping[str, Selection], *
             f'script-src \'unsafe-inline\'; img-src data:">'
             f'<title>{escape(title)}</title><style>{_asset("report.css")}</style></head><body>'
             f'<header><h1>{escape(title)}</h1><code data-signature>{escape(str(report.get("signature", "")))}</code></header>'
-            f'<main><details class="options" open><summary>Options</summary><table>{options_rows}</table></details>'
+            f'<main><details class="options" open><summary>Options</summary><div class="kv">{options_rows}</div></details>'
             f'<nav>{nav}</nav>{scores_html}{body}</main>'
             f'<script type="application/json" id="projector-data">{_json_for_script(_page_data(report, selections))}</script>'
             f'<script>{_asset("report.js")}</script></body></html>')

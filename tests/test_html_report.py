@@ -26,8 +26,8 @@ from projector.records import (
     is_problem,
     read_records,
     select_records,
-    translate_test_files,
     text_direction,
+    translate_test_files,
     translate_train_files,
     write_records,
 )
