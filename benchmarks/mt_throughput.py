@@ -1,19 +1,27 @@
-"""MT throughput: CTranslate2 (int8) vs transformers (fp32) on the same opus-mt-sized random Marian.
+"""MT throughput: CTranslate2's compute types, thread layouts and CPU backend settings against
+transformers (fp32, and bfloat16 autocast) on the same opus-mt-sized random Marian.
 
 Builds a random-weight Marian model shaped like Helsinki-NLP/opus-mt (6+6 layers, d_model 512,
 8 heads, FFN 2048, 58,101-entry vocabulary) with transformers, converts it with projector's
-CTranslate2 backend, and runs, each engine in its own subprocess (so peak memory is its own):
+CTranslate2 backend, and runs, each configuration in its own subprocess (so peak memory is its own):
 
 * ``translate``: the same inputs, greedy, output lengths forced equal (min = max = ``--out-len``);
 * ``score``: teacher-forced scoring of the same (source, target) pairs.
 
-Each engine runs alone in a fresh subprocess (so peak RSS is its own and neither disturbs the
-other), the engines alternating for ``--rounds`` rounds so both face the same load on a shared
-machine; the best run of each engine counts. Reports tokens/s, the CTranslate2/transformers ratios
-(also per round), and the peak RSS of each engine; the last line is one JSON object with at least ``translate_speedup`` and ``score_speedup``.
-Target: CTranslate2 int8 >= 3x transformers fp32 on both.
+Configurations (``--engines``, comma-separated; default: the sweep below):
 
-    python benchmarks/mt_throughput.py [--sentences 64] [--out-len 32] [--threads 2]
+* ``ct2:COMPUTE:INTRAxINTER[+SETTING...]``: CTranslate2 with a compute type this CPU supports
+  (``int8``, ``int8_float32``, ``int8_bfloat16``, ``bfloat16``, ``float32``...), ``INTRA`` threads per
+  replica and ``INTER`` replicas; settings: ``packed`` (``CT2_USE_EXPERIMENTAL_PACKED_GEMM=1``),
+  ``avx2`` (``CT2_FORCE_CPU_ISA=AVX2``), ``nomkl`` (``CT2_USE_MKL=0``: oneDNN/ruy instead of MKL);
+* ``hf:fp32`` (transformers, float32: the reference) and ``hf:bf16`` (bfloat16 autocast).
+
+The configurations alternate for ``--rounds`` rounds so all face the same load; the best run of each
+counts. The last line is one JSON object: each configuration's tokens/s, the ratios of the best
+CTranslate2 configuration and of what ``compute_type="auto"`` picks over ``hf:fp32``
+(``translate_speedup``/``score_speedup``), and the load average. Target: >= 3x on both.
+
+    python benchmarks/mt_throughput.py [--sentences 64] [--out-len 32] [--threads 2] [--engines ...]
 """
 
 from __future__ import annotations
@@ -82,20 +90,65 @@ def make_inputs(n: int, seed: int = 0) -> list[str]:
     return [" ".join(rng.choice(words) for _ in range(rng.randint(12, 30))).capitalize() + "." for _ in range(n)]
 
 
-def load_engine(engine: str, model: Path, cache: Path, threads: int) -> Any:
-    """A translator: ``ct2_int8``/``ct2_float32`` (CTranslate2) or ``transformers`` (fp32)."""
+def sweep(threads: int) -> list[str]:
+    """Every compute type this CPU supports x the two thread layouts, the backend settings on the
+    fastest type, and the two transformers references."""
+    import ctranslate2
+
+    supported = ctranslate2.get_supported_compute_types("cpu")
+    order = ("int8", "int8_float32", "int8_bfloat16", "bfloat16", "float32")
+    types = [c for c in order if c in supported]
+    layouts = [f"{threads}x1"] + ([f"1x{threads}"] if threads > 1 else [])
+    specs = [f"ct2:{c}:{lay}" for c in types for lay in layouts]
+    specs += [f"ct2:int8:{threads}x1+{s}" for s in ("packed", "avx2", "nomkl")]
+    return specs + ["hf:fp32", "hf:bf16"]
+
+
+SETTINGS = {"packed": ("CT2_USE_EXPERIMENTAL_PACKED_GEMM", "1"), "avx2": ("CT2_FORCE_CPU_ISA", "AVX2"),
+            "nomkl": ("CT2_USE_MKL", "0")}
+
+
+def engine_env(spec: str) -> dict[str, str]:
+    """The environment variables a configuration sets (read by CTranslate2 when it loads)."""
+    return dict(SETTINGS[s] for s in spec.split("+")[1:])
+
+
+def load_engine(spec: str, model: Path, cache: Path, threads: int) -> Any:
+    """A translator for a configuration string (see the module docstring)."""
     os.environ["PROJECTOR_CACHE"] = str(cache)
-    if engine.startswith("ct2"):
+    kind, _, rest = spec.partition(":")
+    if kind == "ct2":
         from mt_backends.ct2 import CTranslate2Translator
 
-        compute = "int8" if engine == "ct2_int8" else "float32"
-        return CTranslate2Translator(model, device="cpu", compute_type=compute, intra_threads=threads)
+        compute, layout = rest.split("+")[0].split(":")
+        intra, inter = (int(x) for x in layout.split("x"))
+        # inter replicas work on separate batches: give each its share of the inputs
+        return CTranslate2Translator(model, device="cpu", compute_type=compute, intra_threads=intra,
+                                     inter_threads=inter, batch_tokens=4096 // inter)
     import torch
 
     from mt_backends.transformers_backend import TransformersTranslator
 
     torch.set_num_threads(threads)
-    return TransformersTranslator(model, device="cpu", dtype="float32")
+    tr = TransformersTranslator(model, device="cpu", dtype="float32")
+    if rest == "bf16":
+        return _Autocast(tr, torch)
+    return tr
+
+
+class _Autocast:
+    """A translator whose calls run under ``torch.autocast("cpu", bfloat16)``."""
+
+    def __init__(self, inner: Any, torch: Any) -> None:
+        self.inner, self.torch = inner, torch
+
+    def translate(self, *args: Any, **kwargs: Any) -> Any:
+        with self.torch.autocast("cpu", dtype=self.torch.bfloat16):
+            return self.inner.translate(*args, **kwargs)
+
+    def score(self, *args: Any, **kwargs: Any) -> Any:
+        with self.torch.autocast("cpu", dtype=self.torch.bfloat16):
+            return self.inner.score(*args, **kwargs)
 
 
 def time_translate(tr: Any, texts: list[str], out_len: int) -> tuple[float, int, list[list[str]]]:
@@ -134,7 +187,7 @@ def main() -> None:
     ap.add_argument("--out-len", type=int, default=32, help="forced output length (tokens)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None, help="keep the model here (default: a temp dir)")
-    ap.add_argument("--engines", default="ct2_int8,transformers", help="also: ct2_float32")
+    ap.add_argument("--engines", default=None, help="comma-separated configurations (default: the sweep)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (best run of each engine)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -160,48 +213,58 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
     os.environ["PROJECTOR_CACHE"] = str(cache)
     ensure_ct2(resolve_model(model))  # convert once, outside the timings
     print(f"model built and converted in {time.perf_counter() - t0:.1f}s: {model}", file=sys.stderr)
-    engines = args.engines.split(",")
+    engines = args.engines.split(",") if args.engines else sweep(args.threads)
     runs: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
-    for rnd in range(args.rounds):  # engines alternate, each alone in a fresh subprocess
+    for rnd in range(args.rounds):  # configurations alternate, each alone in a fresh subprocess
         for engine in engines:
             cmd = [sys.executable, __file__, "--child", engine, "--workdir", str(workdir), "--sentences",
                    str(args.sentences), "--out-len", str(args.out_len), "--threads", str(args.threads)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            env = {**os.environ, **engine_env(engine)}
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
             if proc.returncode != 0:
                 raise SystemExit(f"{engine} failed:\n{proc.stderr[-3000:]}")
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             runs[engine].append(r)
-            print(f"round {rnd + 1} {engine:>12}: translate {r['translate_tokens_per_s']:>8} tok/s   score "
+            print(f"round {rnd + 1} {engine:>24}: translate {r['translate_tokens_per_s']:>8} tok/s   score "
                   f"{r['score_tokens_per_s']:>9} tok/s   peak RSS {r['peak_rss_mb']} MB", file=sys.stderr)
+    print(json.dumps(summarize(args, runs)))
+
+
+def summarize(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Best run of each configuration, the ratios over transformers fp32, and what auto picks."""
+    from mt_backends.ct2 import resolve_device
+
+    best = {e: {k: max(r[k] for r in rs) for k in ("translate_tokens_per_s", "score_tokens_per_s")}
+            for e, rs in runs.items()}
     summary: dict[str, Any] = {
         "model": "random Marian 6+6 layers, d_model 512, 8 heads, FFN 2048, vocab 58101",
         "sentences": args.sentences, "out_len": args.out_len, "threads": args.threads, "beam_size": 1,
-        "rounds": args.rounds, "load_average_1min": round(os.getloadavg()[0], 1),
+        "rounds": args.rounds, "load_average_1min": round(os.getloadavg()[0], 2),
+        "configurations": {e: {**best[e], "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)} for e, rs in runs.items()},
     }
-    best = {e: {k: max(r[k] for r in rs) for k in ("translate_tokens_per_s", "score_tokens_per_s")}
-            for e, rs in runs.items()}
-    for e, rs in runs.items():
-        summary[f"{e}_translate_tokens_per_s"] = best[e]["translate_tokens_per_s"]
-        summary[f"{e}_score_tokens_per_s"] = best[e]["score_tokens_per_s"]
-        summary[f"{e}_peak_rss_mb"] = max(r["peak_rss_mb"] for r in rs)
-    if "ct2_int8" in runs and "transformers" in runs:
-        ct2, hf = best["ct2_int8"], best["transformers"]
-        summary["translate_speedup"] = round(ct2["translate_tokens_per_s"] / hf["translate_tokens_per_s"], 2)
-        summary["score_speedup"] = round(ct2["score_tokens_per_s"] / hf["score_tokens_per_s"], 2)
-        summary["translate_speedup_per_round"] = [
-            round(a["translate_tokens_per_s"] / b["translate_tokens_per_s"], 2)
-            for a, b in zip(runs["ct2_int8"], runs["transformers"], strict=True)]
-        summary["score_speedup_per_round"] = [
-            round(a["score_tokens_per_s"] / b["score_tokens_per_s"], 2)
-            for a, b in zip(runs["ct2_int8"], runs["transformers"], strict=True)]
-        summary["equal_output_tokens"] = all(
-            a["translate_tokens"] == b["translate_tokens"]
-            for a, b in zip(runs["ct2_int8"], runs["transformers"], strict=True))
-        summary["memory_ratio"] = round(summary["transformers_peak_rss_mb"] / summary["ct2_int8_peak_rss_mb"], 2)
+    ref = best.get("hf:fp32")
+    ct2 = {e: b for e, b in best.items() if e.startswith("ct2:")}
+    if ref and ct2:
+        def both(e: str) -> float:  # the slower of the two speedups: a configuration must win on both
+            return min(ct2[e]["translate_tokens_per_s"] / ref["translate_tokens_per_s"],
+                       ct2[e]["score_tokens_per_s"] / ref["score_tokens_per_s"])
+        top = max(ct2, key=both)
+        auto = f"ct2:{resolve_device('cpu', 'auto')[1]}:{args.threads}x1"
+        summary["best_ct2"] = top
+        summary["auto_picks"] = auto
+        for name, e in (("", top), ("auto_", auto)):
+            if e in ct2:
+                summary[f"{name}translate_speedup"] = round(ct2[e]["translate_tokens_per_s"] / ref["translate_tokens_per_s"], 2)
+                summary[f"{name}score_speedup"] = round(ct2[e]["score_tokens_per_s"] / ref["score_tokens_per_s"], 2)
+        if "hf:bf16" in best:
+            summary["hf_bf16_vs_fp32_translate"] = round(best["hf:bf16"]["translate_tokens_per_s"] /
+                                                         ref["translate_tokens_per_s"], 2)
+            summary["hf_bf16_vs_fp32_score"] = round(best["hf:bf16"]["score_tokens_per_s"] / ref["score_tokens_per_s"], 2)
+        summary["equal_output_tokens"] = len({r["translate_tokens"] for rs in runs.values() for r in rs}) == 1
         summary["target_3x_met"] = summary["translate_speedup"] >= 3 and summary["score_speedup"] >= 3
-        print(f"best of {args.rounds}: translate x{summary['translate_speedup']}  score x{summary['score_speedup']}",
-              file=sys.stderr)
-    print(json.dumps(summary))
+        print(f"best {top}: translate x{summary['translate_speedup']}  score x{summary['score_speedup']}; "
+              f"auto picks {auto}", file=sys.stderr)
+    return summary
 
 
 if __name__ == "__main__":

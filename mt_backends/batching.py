@@ -8,6 +8,14 @@ from collections.abc import Iterator, Sequence
 __all__ = ["token_batches", "split_sentences", "join_sentences", "pack_sentences", "chunked"]
 
 
+def merge_batches(batches: Sequence[list[int]], n: int) -> list[list[int]]:
+    """Every ``n`` consecutive batches as one call, so an engine with ``n`` replicas (CTranslate2's
+    ``inter_threads``, or several devices) runs them in parallel (it splits a call by its own budget)."""
+    if n <= 1:
+        return list(batches)
+    return [[k for b in batches[i:i + n] for k in b] for i in range(0, len(batches), n)]
+
+
 def token_batches(lengths: Sequence[int], budget: int, *, max_examples: int | None = None) -> list[list[int]]:
     """Group example indices into batches, sorted by length, within a token budget.
 

@@ -104,6 +104,7 @@ class CTranslate2Translator(Seq2SeqTranslator):
         self.max_source_tokens = max_source_tokens or (min(known) if known else None)
         self.batch_tokens = batch_tokens
         self.beam_size = beam_size
+        self.parallel_batches = max(1, inter_threads) * (len(device_index) if isinstance(device_index, list) else 1)
         self.read_ahead = read_ahead
         self.length_penalty = length_penalty
         self._vocab_cache: dict[str, int] | None = None

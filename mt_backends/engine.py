@@ -24,7 +24,7 @@ from .base import (
     TokenScores,
     TranslationResult,
 )
-from .batching import chunked, join_sentences, pack_sentences, split_sentences, token_batches
+from .batching import chunked, join_sentences, merge_batches, pack_sentences, split_sentences, token_batches
 from .pieces import SOURCE, TARGET, ModelTokenizer
 
 logger = logging.getLogger("projector.mt")
@@ -60,6 +60,8 @@ class Seq2SeqTranslator:
     batch_tokens: int = 4096
     #: the default beam size of :meth:`translate` (``MTOptions.beam_size``)
     beam_size: int = 4
+    #: batches handed to the engine per call (its replicas run them in parallel; each is within budget)
+    parallel_batches: int = 1
     read_ahead: int = 512
     length_penalty: float = 1.0
 
@@ -183,7 +185,8 @@ class Seq2SeqTranslator:
         lengths = [len(a) + len(b) for a, b in zip(full_src, full_tgt, strict=True)]
         for probed in (False, True):
             group = [k for k in range(len(units)) if (probes[units[k]] is not None) == probed]
-            for sub in token_batches([lengths[k] for k in group], self.batch_tokens):
+            subs = token_batches([lengths[k] for k in group], self.batch_tokens)
+            for sub in merge_batches(subs, 1 if probed else self.parallel_batches):
                 batch = [group[k] for k in sub]
                 srcs, tgts = [full_src[k] for k in batch], [full_tgt[k] for k in batch]
                 scored: list[tuple[list[float], list[float] | None]]
@@ -243,7 +246,8 @@ class Seq2SeqTranslator:
                     merged = [piece for k in g for piece in sent_pieces[k]]
                     units.append(_Unit(i, self.tok.source_sequence(merged, src_lang, tgt_lang)))
         outputs: list[list[Generated]] = [[] for _ in units]
-        for batch in token_batches([len(u.source) for u in units], self.batch_tokens):
+        batches = token_batches([len(u.source) for u in units], self.batch_tokens)
+        for batch in merge_batches(batches, self.parallel_batches):
             gen = self._generate([units[k].source for k in batch], prefix, beam_size=beam_size,
                                  num_hypotheses=num_hypotheses, max_length=max_length, min_length=min_length)
             for k, hyps in zip(batch, gen, strict=True):

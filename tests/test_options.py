@@ -72,7 +72,7 @@ def test_every_field_changes_the_run_key_and_resume_is_refused(cls: type[Options
         with pytest.raises(ConfigError, match="another configuration"):
             ShardStore(tmp_path / "run", key)
         assert not ShardStore(tmp_path / "run", key, overwrite=True).done("train", 0)  # recomputed with --overwrite
-        assert ShardStore(tmp_path / "run", first).done("train", 0)
+        ShardStore(tmp_path / "run", first).save("train", 0, [], LanguageReport("pt"))
 
 
 @pytest.mark.parametrize(("cls", "values", "message"), [
@@ -211,3 +211,20 @@ def test_evaluate_projection_codec_uses_the_default_model(tmp_path: Path, projec
     assert res.exit_code == 0, res.output
     scores = json.loads(res.output.strip().splitlines()[-1])
     assert scores["examples"] == 1 and "codec(search=beam" in scores["method"]
+
+
+@needs_demo
+def test_mt_options_reach_the_engine_and_replicas_agree(projector_cache: Path) -> None:
+    """device/compute_type/threads/beam from MTOptions load the engine; two replicas (inter_threads=2,
+    batches handed over two at a time) translate and score as one does."""
+    texts = [f"John saw {n} red houses in Lisbon and Porto on Tuesday." for n in range(1, 13)]
+    one = Projector(compute_type="int8", batch_tokens=64, cache=False).translator("en", "pt")
+    two = Projector(compute_type="int8", batch_tokens=64, inter_threads=2, beam_size=2, cache=False).translator("en", "pt")
+    assert (one.compute_type, one.beam_size, one.parallel_batches) == ("int8", 4, 1)
+    assert (two.beam_size, two.parallel_batches) == (2, 2)
+    assert [r.text for r in one.translate(texts, "en", "pt", beam_size=2)] == [r.text for r in two.translate(texts, "en", "pt")]
+    pieces = one.tokenize(["O João viu casas."] * len(texts), "pt")
+    a, b = one.score(texts, pieces, "en", "pt"), two.score(texts, pieces, "en", "pt")
+    assert [round(x.total, 3) for x in a] == [round(x.total, 3) for x in b]
+    with pytest.raises(ConfigError, match="compute_type"):
+        Projector(compute_type="float16", cache=False).translator("en", "pt")  # not on this CPU: named

@@ -75,3 +75,15 @@ def test_join_sentences(parts: list[str], lang: str, expected: str) -> None:
 ])
 def test_pack_sentences(lengths: list[int], limit: int, expected: list[list[int]] | None) -> None:
     assert pack_sentences(lengths, limit) == expected
+
+
+@pytest.mark.parametrize(("batches", "n", "want"), [
+    ([[0, 1], [2], [3, 4]], 1, [[0, 1], [2], [3, 4]]),
+    ([[0, 1], [2], [3, 4]], 2, [[0, 1, 2], [3, 4]]),
+    ([[0, 1], [2], [3, 4]], 5, [[0, 1, 2, 3, 4]]),
+    ([], 2, []),
+])
+def test_merge_batches(batches: list[list[int]], n: int, want: list[list[int]]) -> None:
+    from mt_backends.batching import merge_batches
+
+    assert merge_batches(batches, n) == want
