@@ -257,6 +257,12 @@ def _backend_names() -> list[str]:
     return ["auto", *available_backends()]
 
 
+def _segmenters() -> Sequence[str]:
+    from .segment import BACKENDS
+
+    return tuple(BACKENDS)
+
+
 def _rules(name: str) -> Callable[[], Sequence[str]]:
     def names() -> Sequence[str]:
         from alignment import heuristics
@@ -327,6 +333,8 @@ class AlignOptions(Options):
                                          model=True, short="extra")
     gap_fill: int = option(3, "span heuristics: fill gaps of up to this many target words", min=0)
     gap_rule: str = option("any", "span heuristics: which gap words may be filled", choices=_rules("GAP_RULES"))
+    gap_unit: str = option("auto", "span heuristics: what gap_fill counts: words, chars, or auto (characters for "
+                           "scripts written without spaces)", choices=_rules("GAP_UNITS"))
     trim_punct: bool = option(True, "span heuristics: trim punctuation at span edges")
     keep: str = option("largest", "span heuristics: keep the largest group of aligned words, or all",
                        choices=_rules("KEEP_RULES"))
@@ -335,6 +343,8 @@ class AlignOptions(Options):
     copy_match: bool = option(True, "span heuristics: prefer an exact copy of the source span in the target")
     trim_case: bool = option(True, "span heuristics: trim lowercase edge words from capitalised spans")
     trim_case_max_len: int = option(3, "span heuristics: longest span trim_case applies to", min=0)
+    segmenter: str = option("auto", "word segmenter of targets written without spaces (auto: the best installed "
+                            "for the language; chars: one token per character)", choices=_segmenters)
 
     def span_options(self) -> Any:
         """The span heuristics as :class:`alignment.heuristics.SpanOptions`."""
