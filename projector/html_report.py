@@ -24,6 +24,7 @@ from .records import (
     RunFiles,
     Selection,
     find_run_files,
+    is_problem,
     read_records,
     select_records,
     text_direction,
@@ -43,8 +44,9 @@ STATUS_COLORS = {"projected": "#2e7d32", "fuzzy": "#b58900", "failed": "#c62828"
 SPAN_STATUSES = ("projected", "fuzzy", "failed")
 EXAMPLE_STATUSES = ("projected", "partial", "failed", "unlabeled")
 #: label colours, assigned in sorted label order (a span and its projection share its label's colour)
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#8c564b", "#bcbd22",
-           "#7f7f7f", "#393b79", "#637939", "#843c39", "#7b4173", "#3182bd", "#e6550d")
+#: (the status colours, green, amber and red, come late: a label colour should not read as a status)
+PALETTE = ("#1f77b4", "#9467bd", "#17becf", "#e377c2", "#8c564b", "#bcbd22", "#393b79", "#7b4173", "#637939",
+           "#3182bd", "#843c39", "#7f7f7f", "#2ca02c", "#ff7f0e", "#e6550d", "#d62728")
 
 
 def label_colors(labels: Iterable[str]) -> dict[str, str]:
@@ -191,6 +193,8 @@ def _page_data(report: Mapping[str, Any], selections: Mapping[str, Selection]) -
             labels.update(p["l"] for p in rec.get("spans", ()))
             for ev in rec.get("events", ()):
                 labels.update([ev["tr"]["l"], *(a["l"] for a in ev["args"])])
+            if is_problem(rec):
+                rec["look"] = 1  # the "needs a look" filter
             for key, text in (("sd", rec.get("src", "")), ("td", rec.get("tgt", ""))):
                 if text_direction(text) == "rtl":
                     rec[key] = "rtl"

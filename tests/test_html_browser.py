@@ -20,12 +20,10 @@ from typing import Any
 import pytest
 
 from projector.pipeline import DEMO_MODEL, translate_train
-from projector.records import read_records, translate_train_files
+from projector.records import is_problem, read_records, translate_train_files
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not (DEMO_MODEL / "model.bin").is_file(), reason="the demo model is not in this tree"),
-]
+pytestmark = pytest.mark.slow
+needs_demo = pytest.mark.skipif(not (DEMO_MODEL / "model.bin").is_file(), reason="the demo model is not in this tree")
 
 SCRIPT = "<script>window.pwned = 1</script>"
 IMG = '<img src="x" onerror="window.pwned = 2">'
@@ -100,6 +98,7 @@ def _rows(driver: Any) -> list[Any]:
     return driver.find_elements("css selector", "#examples-pt article.ex")
 
 
+@needs_demo
 def test_report_page_in_a_real_browser(browser: Any, run: Path, tmp_path: Path) -> None:
     from selenium.webdriver.support.ui import Select
 
@@ -153,10 +152,81 @@ def test_report_page_in_a_real_browser(browser: Any, run: Path, tmp_path: Path) 
         assert all("dim" in m.get_attribute("class") for m in row.find_elements("css selector", "mark")
                    if m.get_attribute("data-label") != "ORG")
 
-    # search
+    # the examples that need a look (not fully projected, fuzzy, or not in the output)
     Select(browser.find_element("css selector", '#examples-pt select[data-filter="label"]')).select_by_value("")
+    status = Select(browser.find_element("css selector", '#examples-pt select[data-filter="status"]'))
+    status.select_by_value("look")
+    assert {r.get_attribute("data-id") for r in _rows(browser)} == {k for k, r in records.items() if is_problem(r)}
+    assert "cross" in {r.get_attribute("data-id") for r in _rows(browser)}
+    status.select_by_value("")
+
+    # search
     browser.find_element("css selector", '#examples-pt input[data-filter="search"]').send_keys("merkel")
     assert [r.get_attribute("data-id") for r in _rows(browser)] == ["merkel"]
 
     severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
     assert not severe, severe
+
+
+def _synthetic_records(n: int) -> list[dict[str, Any]]:
+    """``n`` records made by the real record builder: every 7th fails, one has an event, one is Arabic."""
+    from projector.data import Argument, Event, Example, Span
+    from projector.methods.base import ProjectionOutput, SpanProjection
+    from projector.projection import from_output
+    from projector.records import example_record
+
+    records = []
+    for k in range(n):
+        src = Example(id=f"ex{k:05d}", text=f"Ana met Bob in Rio number {k}.",
+                      spans=(Span(0, 3, "PER"), Span(15, 18, "LOC")),
+                      events=(Event("Meet", Span(4, 7, "Meet"), (Argument("Place", Span(15, 18, "LOC"), 1),)),)
+                      if k == 1 else ())
+        tgt = f"التقت آنا ببوب في ريو رقم {k}." if k == 2 else f"Ana encontrou Bob no Rio número {k}."
+        loc = tgt.index("ريو") if k == 2 else tgt.index("Rio")
+        outs = [SpanProjection(Span(0, 3, "PER"), Span(0, 3, "PER") if k != 2 else Span(6, 9, "PER"), score=-0.25),
+                SpanProjection.failure(Span(15, 18, "LOC"), "markers lost") if k % 7 == 6 else
+                SpanProjection(Span(15, 18, "LOC"), Span(loc, loc + 3, "LOC"))]
+        if k == 1:
+            outs.append(SpanProjection(Span(4, 7, "Meet"), Span(4, 13, "Meet")))
+        records.append(example_record(from_output(src, ProjectionOutput(tgt, tuple(outs)), "pt"), "train", True))
+    return records
+
+
+def test_thousands_of_examples_render_one_page_at_a_time(browser: Any, tmp_path: Path) -> None:
+    from projector.html_report import build_html
+    from projector.records import select_records
+
+    n = 3000
+    selection = select_records(iter(_synthetic_records(n)))
+    statuses = {"projected": sum(r["status"] == "projected" for r in selection.records)}
+    statuses["partial"] = n - statuses["projected"]
+    report = {"signature": "task:translate-train", "config": {"src_lang": "en", "tgt_langs": ["pt"]},
+              "languages": {"pt": {"lang": "pt", "examples_in": n, "examples_out": n, "examples_by_status": statuses,
+                                   "spans_by_label": {}, "failed_by_reason": {"markers lost": statuses["partial"]}}}}
+    page = tmp_path / "report.html"
+    page.write_text(build_html(report, {"pt": selection}), encoding="utf-8")
+    browser.get(page.resolve().as_uri())
+    rows = _rows(browser)
+    assert len(rows) == 25 and len(browser.find_elements("css selector", "article")) == 25
+    assert browser.execute_script("return document.getElementsByTagName('*').length") < 2000  # not one huge DOM
+    pager = browser.find_element("css selector", "#examples-pt .pager")
+    assert f"of {n} matching" in pager.text
+    # rows in run order; next and prev turn the pages
+    assert [r.get_attribute("data-id") for r in rows[:3]] == ["ex00000", "ex00001", "ex00002"]
+    browser.find_element("css selector", '#examples-pt button[data-page="next"]').click()
+    assert _rows(browser)[0].get_attribute("data-id") == "ex00025"
+    browser.find_element("css selector", '#examples-pt button[data-page="prev"]').click()
+    # the event: trigger and role-labelled argument
+    event = browser.find_element("css selector", 'article[data-id="ex00001"] ul.events li')
+    assert event.text.startswith("Meet trigger") and "Place" in event.text and "“Rio”" in event.text
+    # right to left: the Arabic target renders right to left, the English source left to right
+    arabic = browser.find_element("css selector", 'article[data-id="ex00002"]')
+    direction = "return getComputedStyle(arguments[0]).direction"
+    assert browser.execute_script(direction, arabic.find_element("css selector", ".tgt")) == "rtl"
+    assert browser.execute_script(direction, arabic.find_element("css selector", ".src")) == "ltr"
+    # filter by status: the partial ones only
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element("css selector", '#examples-pt select[data-filter="status"]')).select_by_value("partial")
+    assert f"of {statuses['partial']} matching" in pager.text
+    assert {r.get_attribute("data-status") for r in _rows(browser)} == {"partial"}

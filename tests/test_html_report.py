@@ -282,7 +282,7 @@ def test_flatten_options(options: dict[str, Any], flat: dict[str, str]) -> None:
     assert flatten_options(options) == flat
 
 
-@pytest.mark.parametrize(("label", "expected"), [("A", "#1f77b4"), ("B", "#d62728"), ("C", "#2ca02c")])
+@pytest.mark.parametrize(("label", "expected"), [("A", "#1f77b4"), ("B", "#9467bd"), ("C", "#17becf")])
 def test_label_colors_follow_sorted_labels(label: str, expected: str) -> None:
     assert label_colors(["C", "A", "B", "A"])[label] == expected
 

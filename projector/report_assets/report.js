@@ -158,6 +158,9 @@
     });
     var controls = el("div", "controls");
     var fStatus = select("status", "status", Object.keys(statuses).sort());
+    var look = el("option", "", "needs a look");  // not fully projected, fuzzy, or not in the output
+    look.value = "look";
+    fStatus.insertBefore(look, fStatus.options[1]);
     var fLabel = select("label", "label", Object.keys(labels).sort());
     var fReason = select("reason", "reason", Object.keys(reasons).sort());
     var fSearch = el("input");
@@ -174,7 +177,7 @@
       matching = [];
       recs.forEach(function (r, i) {
         var f = fx[i];
-        if ((st && r.status !== st) || (lb && !f.labels[lb]) || (rs && !f.reasons[rs]) || (q && f.hay.indexOf(q) < 0)) return;
+        if ((st && st !== "look" && r.status !== st) || (st === "look" && !r.look) || (lb && !f.labels[lb]) || (rs && !f.reasons[rs]) || (q && f.hay.indexOf(q) < 0)) return;
         matching.push(i);
       });
       page = 0;
