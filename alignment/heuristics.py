@@ -18,6 +18,11 @@ Each heuristic is a named option of :class:`SpanOptions`:
 ``gap_fill`` (int, default 3)
     aligned target words separated by at most this many unaligned words are joined into one group
     (0 disables gap filling).
+``gap_unit`` (``"auto"`` | ``"words"`` | ``"chars"``, default ``"auto"``)
+    what ``gap_fill`` counts: target words, characters, or (``auto``) characters for the words of
+    scripts written without spaces (Japanese, Chinese, Thai...: :func:`projector.scripts.is_unspaced_text`)
+    and words otherwise, so a projection onto such a text is the same whether its tokens are single
+    characters or a segmenter's words.
 ``gap_rule`` (``"any"`` | ``"unclaimed"``, default ``"any"``)
     which gaps may be filled: any gap up to ``gap_fill`` words, or only gaps whose words no source
     word *outside* the span is linked to (*Comisión [de] Agricultura*: ``de`` is unaligned, filled;
@@ -73,6 +78,7 @@ __all__ = [
 CONFLICT_RULES = ("longer", "score", "first", "none")
 KEEP_RULES = ("largest", "all")
 GAP_RULES = ("any", "unclaimed")
+GAP_UNITS = ("auto", "words", "chars")
 
 GAP_FILLED = "gap filled"
 GROUP_DROPPED = "group dropped"
@@ -87,6 +93,7 @@ class SpanOptions:
 
     gap_fill: int = 3
     gap_rule: str = "any"
+    gap_unit: str = "auto"
     trim_punct: bool = True
     keep: str = "largest"
     conflict: str = "score"
@@ -99,6 +106,8 @@ class SpanOptions:
 
         if self.gap_fill < 0:
             raise ConfigError(f"gap_fill must be >= 0, got {self.gap_fill}")
+        if self.gap_unit not in GAP_UNITS:
+            raise UnknownNameError("gap unit", self.gap_unit, GAP_UNITS)
         if self.gap_rule not in GAP_RULES:
             raise UnknownNameError("gap rule", self.gap_rule, GAP_RULES)
         if self.keep not in KEEP_RULES:
@@ -131,8 +140,25 @@ def is_punctuation(token: str) -> bool:
     return bool(token) and all(unicodedata.category(ch).startswith("P") for ch in token)
 
 
-def _groups(indices: list[int], gap_fill: int, claimed: set[int] | None = None) -> list[list[int]]:
-    """Sorted indices split into groups; a gap of <= ``gap_fill`` missing positions joins groups.
+def gap_sizes(tgt_tokens: Sequence[str], unit: str) -> list[int]:
+    """What each target token counts for in a gap: 1 (``words``), its characters (``chars``), or
+    (``auto``) its characters when it is of a script written without spaces, else 1."""
+    from projector.scripts import is_unspaced_text
+
+    if unit == "words":
+        return [1] * len(tgt_tokens)
+    return [len(t) if unit == "chars" or is_unspaced_text(t) else 1 for t in tgt_tokens]
+
+
+def _gap(prev: int, j: int, sizes: Sequence[int] | None) -> int:
+    """The size of the gap between aligned positions ``prev < j``."""
+    return j - prev - 1 if sizes is None else sum(sizes[prev + 1:j])
+
+
+def _groups(indices: list[int], gap_fill: int, claimed: set[int] | None = None,
+            sizes: Sequence[int] | None = None) -> list[list[int]]:
+    """Sorted indices split into groups; a gap of <= ``gap_fill`` missing positions joins groups
+    (each position counting ``sizes[j]``, default 1).
 
     With ``claimed`` (target words linked to source words outside the span), a gap holding one of
     them is never filled.
@@ -140,7 +166,7 @@ def _groups(indices: list[int], gap_fill: int, claimed: set[int] | None = None) 
     groups: list[list[int]] = []
     for j in indices:
         prev = groups[-1][-1] if groups else None
-        if prev is not None and j - prev - 1 <= gap_fill and (
+        if prev is not None and _gap(prev, j, sizes) <= gap_fill and (
                 claimed is None or not any(g in claimed for g in range(prev + 1, j))):
             groups[-1].append(j)
         else:
@@ -231,7 +257,7 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
     claimed = None
     if options.gap_rule == "unclaimed":
         claimed = {j for i, j in links if not start <= i < end}
-    groups = _groups(targets, options.gap_fill, claimed)
+    groups = _groups(targets, options.gap_fill, claimed, gap_sizes(tgt_tokens, options.gap_unit))
     if options.keep == "all":
         chosen = targets
     else:

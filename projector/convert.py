@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from .data import Span, Token
 from .errors import UnknownNameError
+from .scripts import close_unspaced_gaps, uses_spaces
 
 __all__ = [
     "Chunk",
@@ -291,9 +292,6 @@ def spans_to_tags(spans: Sequence[Span], tokens: Sequence[Token], scheme: str = 
 
 # --------------------------------------------------------------------------- tokens <-> text
 
-_NO_SPACE_LANGS = {"zh", "ja", "th", "lo", "km", "my", "bo"}
-
-
 @lru_cache(maxsize=32)
 def _moses(lang: str) -> Any:
     from sacremoses import MosesDetokenizer
@@ -305,8 +303,11 @@ def detokenize(words: Sequence[str], lang: str | None = "en") -> tuple[str, list
     """Join word tokens into natural text and return it with each token's offsets.
 
     Spacing follows sacremoses' language-aware Moses rules (no space before ``,.;:!?)``, none after
-    ``(``, quotes paired, French elision, no spaces in Chinese/Japanese/Thai...). Token strings are kept
-    verbatim: only the spaces between them are decided, so ``text[t.start:t.end] == t.text`` always.
+    ``(``, quotes paired, French elision...). In languages written without spaces (:mod:`projector.scripts`)
+    no space is put where a character of such a script (CJK, kana, Thai..., CJK punctuation, full-width
+    forms) meets another token: ``今日の午後4時に``, ``必要ですか？``; Latin words inside keep Moses'
+    spacing (``iPhone 15``). Token strings are kept verbatim: only the spaces between them are decided,
+    so ``text[t.start:t.end] == t.text`` always.
     """
     if any(w == "" for w in words):
         raise ValueError("empty token")
@@ -320,6 +321,8 @@ def detokenize(words: Sequence[str], lang: str | None = "en") -> tuple[str, list
     tokens = token_offsets_in(joined, words)
     if tokens is None:  # sacremoses rewrote a token: keep its spacing decisions where possible
         tokens = _space_join(words, base)
+    if not uses_spaces(base):  # no space where a character of an unspaced script meets another token
+        tokens = close_unspaced_gaps(tokens)
     text = _rebuild(tokens)
     return text, tokens
 
@@ -341,7 +344,7 @@ def token_offsets_in(text: str, words: Sequence[str]) -> list[Token] | None:
 
 
 def _space_join(words: Sequence[str], lang: str) -> list[Token]:
-    sep = "" if lang in _NO_SPACE_LANGS else " "
+    sep = " " if uses_spaces(lang) else ""
     out: list[Token] = []
     pos = 0
     for i, w in enumerate(words):
@@ -362,9 +365,6 @@ def _rebuild(tokens: Sequence[Token]) -> str:
     return "".join(parts)
 
 
-_CHAR_SCRIPT_LANGS = {"ja", "th", "lo", "km", "my", "bo", "zh", "yue", "wuu"}
-
-
 def _stanza_tokenizer(lang: str) -> Any | None:
     """A Stanza tokenizer for ``lang`` when Stanza and its downloaded model are present (no download)."""
     try:
@@ -380,36 +380,33 @@ def _stanza_tokenizer(lang: str) -> Any | None:
     return lambda text: [Token(t.text, t.start_char, t.end_char) for s in pipe(text).sentences for t in s.tokens]
 
 
-def _char_tokens(text: str) -> list[Token]:
-    """One token per character for scripts written without spaces (runs of Latin letters/digits kept)."""
-    return [Token(m.group(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+|\S", text)]
-
-
 @lru_cache(maxsize=32)
 def word_tokenizer(lang: str | None, backend: str = "auto") -> Any:
     """The word tokenizer for ``lang``: a function ``text -> list[Token]``.
 
-    ``auto`` takes, in order: spaCy's rules for the language; Stanza, when it is installed with a
-    downloaded model for the language; one token per character for scripts written without spaces
-    (Japanese, Thai, Lao, Khmer, Burmese, Tibetan) when neither can segment them; spaCy's
-    multi-language rules (split on spaces and punctuation) for every other language.
-    ``spacy`` and ``stanza`` force a backend.
+    ``auto`` takes: for languages written without spaces (Japanese, Chinese, Thai, Lao, Khmer, Burmese,
+    Tibetan: :func:`projector.scripts.uses_spaces`), the segmenter :mod:`projector.segment` chooses for
+    the language (a PyPI segmenter when installed, a downloaded Stanza model, else one token per
+    character); for every other language spaCy's rules for the language, else Stanza when it is
+    installed with a downloaded model for the language, else spaCy's multi-language rules (split on
+    spaces and punctuation). ``spacy`` and ``stanza`` force a backend; the names of
+    :data:`projector.segment.BACKENDS` (``fugashi``, ``jieba``, ``pythainlp``, ``chars``...) force a
+    segmenter.
     """
-    import spacy
+    from . import segment
 
     base = (lang or "xx").replace("_", "-").split("-")[0].lower()
-    if backend not in ("auto", "spacy", "stanza"):
-        raise UnknownNameError("tokenizer backend", backend, ("auto", "spacy", "stanza"))
+    backends = ("auto", "spacy", *segment.BACKENDS[1:])
+    if backend not in backends:
+        raise UnknownNameError("tokenizer backend", backend, backends)
     if backend == "stanza":
         from ._optional import require
 
         require("stanza", extra="stanza", purpose="Stanza tokenization")
-        tok = _stanza_tokenizer(base)
-        if tok is None:
-            from .errors import ModelError
+    if backend not in ("auto", "spacy") or (backend == "auto" and not uses_spaces(base)):
+        return segment.segmenter(base, backend)
+    import spacy
 
-            raise ModelError(f"no downloaded Stanza tokenizer for {base!r}: run stanza.download({base!r})")
-        return tok
     try:
         nlp = spacy.blank(base)
     except Exception:  # spaCy has no rules for this language (or they need another package)
@@ -417,8 +414,6 @@ def word_tokenizer(lang: str | None, backend: str = "auto") -> Any:
             stanza_tok = _stanza_tokenizer(base)
             if stanza_tok is not None:
                 return stanza_tok
-            if base in _CHAR_SCRIPT_LANGS:
-                return _char_tokens
         nlp = spacy.blank("xx")
     rules = nlp.tokenizer
     return lambda text: [Token(t.text, t.idx, t.idx + len(t.text)) for t in rules(text)

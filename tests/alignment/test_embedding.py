@@ -85,12 +85,12 @@ def test_windowing_long_inputs(tiny_bert, tiny_aligner):
     long_src = [rng.choice(WORDS) for _ in range(150)]
     long_tgt = [rng.choice(WORDS) for _ in range(140)]
     enc = tiny_aligner.encode([long_src])[0]
-    assert enc.vectors.shape[0] == len(enc.word_of) > tiny_aligner.max_length
+    assert enc.vectors.shape[0] == len(enc.words_of) > tiny_aligner.max_length
     assert np.isfinite(enc.vectors).all()
     (res,) = tiny_aligner.align([long_src], [long_tgt])
     assert max(i for i, _ in res.links) > 100 and max(j for _, j in res.links) > 100
     # a window's vectors equal a direct encoding of that window
-    windows, owner = encoder_windows(len(enc.word_of), tiny_aligner._content)
+    windows, owner = encoder_windows(len(enc.words_of), tiny_aligner._content)
     a, b = windows[0]
     ids = [i for w in tiny_aligner._word_pieces(long_src) for i in w]
     direct = tiny_aligner._forward([tiny_aligner._prefix + ids[a:b] + tiny_aligner._suffix])[0][1:-1]

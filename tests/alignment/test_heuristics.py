@@ -223,3 +223,29 @@ def test_trim_case(src, tgt, links, trim, expected):
     opts = SpanOptions(trim_case=trim, copy_match=False)
     (p,) = project_spans([(1, 3, "ORG")], links, tgt, src_tokens=src, options=opts)
     assert p.target == expected
+
+
+# gaps in characters for unspaced scripts: the same projection over character tokens and over words
+@pytest.mark.parametrize("tgt, links, unit, expected", [
+    # 東京 | の | 大学: a 1-character gap is filled in characters and in words
+    (["東京", "の", "大学"], [(0, 0), (0, 2)], "auto", (0, 3)),
+    (list("東京の大学"), [(0, 0), (0, 1), (0, 3), (0, 4)], "auto", (0, 5)),
+    # a 4-character gap: 1 word, but more than gap_fill=3 characters
+    (["東京", "ディズニー", "大学"], [(0, 0), (0, 2)], "auto", (0, 1)),
+    (["東京", "ディズニー", "大学"], [(0, 0), (0, 2)], "words", (0, 3)),
+    (list("東京ディズニー大学"), [(0, 0), (0, 1), (0, 7), (0, 8)], "words", (0, 2)),
+    # Latin words count as words under auto
+    (["Tokyo", "big", "old", "University"], [(0, 0), (0, 3)], "auto", (0, 4)),
+    (["Tokyo", "big", "old", "University"], [(0, 0), (0, 3)], "chars", (0, 1)),
+])
+def test_gap_unit(tgt: list[str], links: list[tuple[int, int]], unit: str, expected: tuple[int, int]) -> None:
+    opts = SpanOptions(gap_fill=3, gap_unit=unit, copy_match=False, trim_case=False)
+    (p,) = project_spans([(0, 1, "X")], links, tgt, options=opts)
+    assert p.target == expected
+
+
+def test_gap_unit_is_checked() -> None:
+    from projector.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="gap unit"):
+        SpanOptions(gap_unit="bytes")
