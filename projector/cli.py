@@ -21,6 +21,7 @@ from ._version import __version__
 from .convert import Snap
 from .errors import ConfigError, ProjectorError
 from .methods import METHODS as _METHODS
+from .options import aligner_names
 from .pipeline import ON_FAILURE, OUTPUT_FORMATS
 
 if TYPE_CHECKING:
@@ -393,25 +394,30 @@ def evaluate_projection_cmd(src: str, tgt: str, src_lang: str, tgt_lang: str, me
     _print_scores(scores, as_json, ("f1", "precision", "recall", "examples"))
 
 
+def _align_flags(func: F) -> F:
+    """The embedding aligner's options, as ``--method align`` has them (from AlignOptions)."""
+    from .options import AlignOptions
+
+    return options_flags(AlignOptions, only=("encoder", "layer", "align_mode"), tag=False)(func)
+
+
 @main.command("evaluate-alignment")
 @click.argument("text", metavar="GOLD")
 @click.option("--gold-file", help="Links file of a Pharaoh-format text (default: GOLD with .gold).")
-@click.option("--aligner", default="embedding", show_default=True, help="embedding, eflomal, ensemble.")
-@click.option("--encoder", help="Encoder of the embedding aligner (path or Hub id).")
-@click.option("--layer", type=int, help="Encoder layer.")
+@click.option("--aligner", default="embedding", show_default=True, type=click.Choice(aligner_names()),
+              help="The aligner to score.")
+@_align_flags
 @click.option("--align-method", "align_method", help="itermax, inter (argmax), mwmf (match), fwd, rev.")
-@click.option("--align-mode", "mode", type=click.Choice(["exact", "fast"]), help="exact or fast (bfloat16 where native, else "
-              "CTranslate2 int8).")
 @click.option("--limit", type=int, help="Only the first N pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
 def evaluate_alignment_cmd(text: str, gold_file: str | None, aligner: str, encoder: str | None, layer: int | None,
-                           align_method: str | None, mode: str | None, limit: int | None, as_json: bool) -> None:
+                           align_method: str | None, align_mode: str | None, limit: int | None, as_json: bool) -> None:
     """Score an aligner against gold word alignments: AER, precision, recall, F1."""
     from .evaluation import evaluate_alignment
 
     options: dict[str, Any] = {k: v for k, v in (("model", encoder), ("layer", layer), ("method", align_method),
-                                                 ("mode", mode)) if v is not None}
+                                                 ("mode", align_mode)) if v is not None}
     scores = evaluate_alignment(text, gold_file, aligner=aligner, aligner_options=options, limit=limit)
     _print_scores(scores, as_json, ("aer", "precision", "recall", "f1", "pairs"))
 

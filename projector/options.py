@@ -245,7 +245,8 @@ def portable_model(name: str, *, fingerprint: bool = False) -> str:
     return f"{path.resolve().name}@{content_fingerprint(path)}"
 
 
-def _aligner_names() -> list[str]:
+def aligner_names() -> list[str]:
+    """Every aligner name and alias (the choices of ``AlignOptions.aligner``)."""
     from alignment import _registry
 
     return _registry().accepted()
@@ -325,7 +326,7 @@ class AlignOptions(Options):
     encoder: str | None = option(None, "Hugging Face encoder (path or Hub id) for the embedding aligner",
                                  model=True)
     aligner: str | None = option(None, "aligner: embedding, eflomal, ensemble (default: the benchmark's vote "
-                                 "with --encoder, else eflomal)", choices=_aligner_names)
+                                 "with --encoder, else eflomal)", choices=aligner_names)
     layer: int | None = option(None, "encoder layer of the embedding aligner (default: the aligner's)", min=0)
     align_mode: str = option("exact", "exact (PyTorch, simalign's links) or fast (bfloat16 where native, else "
                              "CTranslate2 int8)", choices=("exact", "fast"), short="mode")
