@@ -30,7 +30,7 @@ from typing import Any, ClassVar, TypeVar
 
 from .errors import ConfigError
 
-__all__ = ["Options", "CodecOptions", "MarkersOptions", "AlignOptions", "MTOptions", "option",
+__all__ = ["Options", "CodecOptions", "MarkersOptions", "AlignOptions", "MTOptions", "EngineOptions", "option",
            "METHOD_OPTIONS", "options_class", "merge_options", "COMPUTE_TYPES", "DEVICES", "SEARCHES", "portable_model"]
 
 
@@ -399,6 +399,21 @@ class MTOptions(Options):
         if self.quantization is not None:
             out["quantization"] = self.quantization
         return out
+
+
+@dataclass(frozen=True)
+class EngineOptions(Options):
+    """Where a run executes: this process (``local``) or a Ray cluster (``ray``, :mod:`projector.distributed`)."""
+
+    kind: ClassVar[str] = "engine"
+
+    engine: str = option("local", "where the run executes: local (this process) or ray (Ray Data actor pools)",
+                         choices=("local", "ray"))
+    ray_address: str | None = option(None, "the Ray cluster: auto, ray://HOST:PORT (default: start a local one)",
+                                     runtime=True)
+    workers: int = option(1, "Ray actors per stage (each loads its MT model, encoder and method once)", min=1,
+                          runtime=True)
+    gpus_per_worker: float = option(0.0, "GPUs each Ray actor asks for (0: CPU actors)", min=0.0, runtime=True)
 
 
 #: the options class of each projection method (registry names)

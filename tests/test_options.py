@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from projector import AlignOptions, CodecOptions, MarkersOptions, MTOptions, Projector
+from projector.options import EngineOptions
 from projector.checkpoint import ShardStore
 from projector.cli import main
 from projector.errors import ConfigError
@@ -21,7 +22,7 @@ from projector.options import METHOD_OPTIONS, Options, _base_types, portable_mod
 from projector.pipeline import DEMO_MODEL, build_method_options, run_key
 from projector.report import LanguageReport
 
-ALL_CLASSES: list[type[Options]] = [CodecOptions, MarkersOptions, AlignOptions, MTOptions]
+ALL_CLASSES: list[type[Options]] = [CodecOptions, MarkersOptions, AlignOptions, MTOptions, EngineOptions]
 needs_demo = pytest.mark.skipif(not (DEMO_MODEL / "model.bin").is_file(), reason="no embedded demo model")
 
 
@@ -44,7 +45,9 @@ def _variant(cls: type[Options], f: dataclasses.Field[Any], value: Any, folder: 
     if int in types:
         return 2 if value is None else value + 1
     if float in types:
-        return (value or 0.0) / 2 if value else -1.0
+        lo, hi = meta.get("min"), meta.get("max")
+        return next(c for c in ((value or 0.0) / 2, (value or 0.0) - 1, 0.5) if c != value and
+                    (lo is None or c >= lo) and (hi is None or c <= hi))
     return (value or "x") + "<"
 
 
@@ -56,6 +59,8 @@ def test_every_field_changes_the_run_key_and_resume_is_refused(cls: type[Options
     def key_of(opts: Options) -> dict[str, Any]:
         if isinstance(opts, MTOptions):
             return run_key("translate-train", "en", "pt", method, None, opts, shard_size=200)
+        if isinstance(opts, EngineOptions):
+            return run_key("translate-train", "en", "pt", method, None, None, opts, shard_size=200)
         return run_key("translate-train", "en", "pt", SimpleNamespace(name=cls.kind, options=opts), None, None)
 
     first = key_of(base)
@@ -134,9 +139,11 @@ def test_moving_a_model_folder_keeps_its_key(tmp_path: Path) -> None:
 
 def test_every_option_is_a_flag_with_help() -> None:
     runner = CliRunner()
-    for command in ("translate-train", "translate-test", "evaluate-projection"):
+    method_and_mt = [CodecOptions, MarkersOptions, AlignOptions, MTOptions]
+    for command, classes in (("translate-train", ALL_CLASSES), ("translate-test", ALL_CLASSES),
+                             ("evaluate-projection", method_and_mt)):
         text = runner.invoke(main, [command, "--help"], terminal_width=200).output
-        for cls in ALL_CLASSES:
+        for cls in classes:
             for f in dataclasses.fields(cls):
                 flag = "--" + f.name.replace("_", "-")
                 assert flag in text, f"{command} lacks {flag}"
