@@ -60,7 +60,7 @@ def _jsonl(path: Path) -> Path:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("report_run")
     out = folder / "out"
-    translate_train(str(_jsonl(folder / "in.jsonl")), tgt_langs="pt", method="markers", output=out)
+    translate_train(str(_jsonl(folder / "in.jsonl")), tgt_langs="pt", method="markers", output=out, cache=False)
     return out
 
 

@@ -316,6 +316,19 @@ def test_inspect_writes_the_page_of_an_existing_run(tmp_path: Path) -> None:
     assert inspect_output(out, limit=1) == out / "report.html"
 
 
+@pytest.mark.parametrize(("opened", "message"), [(True, ""), (False, "no web browser found")])
+def test_inspect_open_opens_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened: bool,
+                                     message: str) -> None:
+    import webbrowser
+
+    out = _fake_run(tmp_path)
+    urls: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: urls.append(url) or opened)
+    result = CliRunner().invoke(main, ["inspect", str(out), "--open"])
+    assert result.exit_code == 0 and urls == [(out / "report.html").resolve().as_uri()]
+    assert (message in result.output) if message else "no web browser" not in result.output
+
+
 def test_inspect_without_a_run_is_one_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["inspect", str(tmp_path / "missing")])
     assert result.exit_code == 1 and "error: " in result.output and "no projector report" in result.output
@@ -326,7 +339,8 @@ needs_demo = pytest.mark.skipif(not (DEMO_MODEL / "model.bin").is_file(), reason
 
 @pytest.mark.slow
 @needs_demo
-def test_translate_train_writes_the_page_and_keeps_records_out_of_the_dataset(tmp_path: Path) -> None:
+def test_translate_train_writes_the_page_and_keeps_records_out_of_the_dataset(tmp_path: Path,
+                                                                             projector_cache: Path) -> None:
     import datasets
 
     from projector.pipeline import translate_train
@@ -341,8 +355,14 @@ def test_translate_train_writes_the_page_and_keeps_records_out_of_the_dataset(tm
     ds = datasets.load_dataset(str(out / "pt"))
     assert set(ds["train"].column_names) >= {"tokens", "ner_tags"} and ds["train"].num_rows == 8
     assert not any(p.name.startswith("report") or "records" in p.parts for p in (out / "pt").rglob("*"))
-    # a resumed run (every shard finished) still shows every example
+    # a resumed run shows every example once: killed before its last shard (shard and records gone), or
+    # between the records and the shard of the second one (records there, shard not)
+    folder = translate_train_files(out).records("pt")
+    (out / ".projector" / "pt" / "train" / "shard-000002.jsonl").unlink()
+    (folder / "000-000002.jsonl").unlink()
+    (out / ".projector" / "pt" / "train" / "shard-000001.jsonl").unlink()
     (out / "report.html").unlink()
     translate_train(str(sample), tgt_langs="pt", method="markers", output=out, shard_size=3)
     page = _parse((out / "report.html").read_text(encoding="utf-8"))
-    assert len(json.loads(page.scripts[0])["langs"]["pt"]["records"]) == 8
+    shown = json.loads(page.scripts[0])["langs"]["pt"]["records"]
+    assert [r["id"] for r in shown] == [r["id"] for r in records] == [str(k) for k in range(8)]
