@@ -175,7 +175,7 @@ def _language_html(lang: str, d: Mapping[str, Any], selection: Selection | None)
     return (f'<section id="lang-{escape(lang)}"><h2>{escape(lang)}</h2><div class="cards">{cards}</div>'
             f'<div class="grid">{charts}</div><div class="grid">{details}</div>'
             f'<h3>Examples</h3>{shown}<div class="examples" id="examples-{escape(lang)}" data-lang="{escape(lang)}">'
-            f'<noscript>The example browser needs JavaScript; the summary above does not.</noscript></div></section>')
+            f'<p class="nojs">The example browser needs JavaScript; the summary above does not.</p></div></section>')
 
 
 def _page_data(report: Mapping[str, Any], selections: Mapping[str, Selection]) -> dict[str, Any]:

@@ -70,8 +70,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def _start_browser(javascript: bool = True) -> Any:
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -87,7 +86,14 @@ def browser() -> Iterator[Any]:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1600"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    driver = _start_browser()
     try:
         yield driver
     finally:
@@ -132,7 +138,7 @@ def test_report_page_in_a_real_browser(browser: Any, run: Path, tmp_path: Path) 
     for reason, n in report["failed_by_reason"].items():
         assert browser.find_element("css selector", f'a[data-reason="{reason}"]').text == reason
         assert count(f'td[data-reason-count="{reason}"]') == n
-    assert len(_rows(browser)) == len(EXAMPLES)
+    assert len(_rows(browser)) == len(EXAMPLES) and not browser.find_elements("css selector", ".nojs")
 
     # a failed span is listed under its reason: the reason's link shows the examples with it
     reason = next(r for r in report["failed_by_reason"] if r.startswith("crosses another span"))
@@ -230,3 +236,19 @@ def test_thousands_of_examples_render_one_page_at_a_time(browser: Any, tmp_path:
     Select(browser.find_element("css selector", '#examples-pt select[data-filter="status"]')).select_by_value("partial")
     assert f"of {statuses['partial']} matching" in pager.text
     assert {r.get_attribute("data-status") for r in _rows(browser)} == {"partial"}
+
+
+@needs_demo
+def test_summary_reads_without_javascript(run: Path) -> None:
+    driver = _start_browser(javascript=False)
+    try:
+        driver.get((run / "report.html").resolve().as_uri())
+        report = json.loads((run / "report.json").read_text(encoding="utf-8"))["languages"]["pt"]
+        assert driver.find_element("css selector", '[data-count="examples_in"]').text == str(report["examples_in"])
+        assert driver.find_elements("css selector", "svg.chart rect")
+        reason = next(iter(report["failed_by_reason"]))
+        assert driver.find_element("css selector", f'a[data-reason="{reason}"]').is_displayed()
+        note = driver.find_element("css selector", "#examples-pt .nojs")
+        assert note.is_displayed() and "needs JavaScript" in note.text and not _rows(driver)  # no script ran
+    finally:
+        driver.quit()

@@ -265,7 +265,7 @@ def test_page_summary_reads_without_javascript() -> None:
     page = build_html(_report(), _selections())
     summary = page[: page.index('<script type="application/json"')]
     for needle in ('data-count="examples_in">3<', '<svg class="chart"', 'data-reason="markers lost"',
-                   'data-reason-count="markers lost">1<', "<noscript>", "options.method.name"):
+                   'data-reason-count="markers lost">1<', 'class="nojs"', "options.method.name"):
         assert needle in summary
 
 

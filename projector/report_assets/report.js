@@ -215,6 +215,7 @@
     apply();
   }
 
+  document.querySelectorAll(".nojs").forEach(function (n) { n.remove(); });
   var browsers = {};
   document.querySelectorAll(".examples[data-lang]").forEach(function (box) {
     browsers[box.dataset.lang] = new Browser(box);
