@@ -15,7 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -27,7 +27,7 @@ needs_demo = pytest.mark.skipif(not (DEMO_MODEL / "model.bin").is_file(), reason
 
 SCRIPT = "<script>window.pwned = 1</script>"
 IMG = '<img src="x" onerror="window.pwned = 2">'
-EXAMPLES = [
+EXAMPLES: list[dict[str, Any]] = [
     # the injected markup is one MISC span; the page must show it as text
     {"id": "inject", "text": f"The file {SCRIPT} {IMG} was opened by John in Berlin.", "spans": [
         (9, 9 + len(SCRIPT) + 1 + len(IMG), "MISC"), ("John", "PER"), ("Berlin", "LOC")]},
@@ -64,7 +64,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _missing(reason: str) -> None:
+def _missing(reason: str) -> NoReturn:
     if os.environ.get("PROJECTOR_REQUIRE_BROWSER") == "1":
         pytest.fail(f"{reason} (PROJECTOR_REQUIRE_BROWSER=1)")
     pytest.skip(reason)
@@ -160,11 +160,11 @@ def test_report_page_in_a_real_browser(browser: Any, run: Path, tmp_path: Path) 
 
     # the examples that need a look (not fully projected, fuzzy, or not in the output)
     Select(browser.find_element("css selector", '#examples-pt select[data-filter="label"]')).select_by_value("")
-    status = Select(browser.find_element("css selector", '#examples-pt select[data-filter="status"]'))
-    status.select_by_value("look")
+    by_status = Select(browser.find_element("css selector", '#examples-pt select[data-filter="status"]'))
+    by_status.select_by_value("look")
     assert {r.get_attribute("data-id") for r in _rows(browser)} == {k for k, r in records.items() if is_problem(r)}
     assert "cross" in {r.get_attribute("data-id") for r in _rows(browser)}
-    status.select_by_value("")
+    by_status.select_by_value("")
 
     # search
     browser.find_element("css selector", '#examples-pt input[data-filter="search"]').send_keys("merkel")

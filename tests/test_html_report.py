@@ -213,7 +213,7 @@ class _Collector(HTMLParser):
         if self._in_script:
             self.scripts[-1] += data
         elif self._cell is not None:
-            self.cells[(self._table, *self._cell)] = data
+            self.cells[(self._table, self._cell[0], self._cell[1])] = data
 
 
 def _parse(page: str) -> _Collector:
@@ -323,7 +323,11 @@ def test_inspect_open_opens_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     out = _fake_run(tmp_path)
     urls: list[str] = []
-    monkeypatch.setattr(webbrowser, "open", lambda url: urls.append(url) or opened)
+    def fake_open(url: str) -> bool:
+        urls.append(url)
+        return opened
+
+    monkeypatch.setattr(webbrowser, "open", fake_open)
     result = CliRunner().invoke(main, ["inspect", str(out), "--open"])
     assert result.exit_code == 0 and urls == [(out / "report.html").resolve().as_uri()]
     assert (message in result.output) if message else "no web browser" not in result.output
