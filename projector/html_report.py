@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .data import SpanStatus
 from .formats.base import atomic_file
 from .records import (
     DEFAULT_LIMIT,
@@ -41,7 +42,8 @@ logger = logging.getLogger("projector")
 #: colours of span and example statuses (charts and badges)
 STATUS_COLORS = {"projected": "#2e7d32", "fuzzy": "#b58900", "failed": "#c62828", "partial": "#ef6c00",
                  "unlabeled": "#78909c"}
-SPAN_STATUSES = ("projected", "fuzzy", "failed")
+SPAN_STATUSES = SpanStatus.ALL
+#: the statuses of :attr:`projector.projection.ProjectedExample.status`, in chart order
 EXAMPLE_STATUSES = ("projected", "partial", "failed", "unlabeled")
 #: label colours, assigned in sorted label order (a span and its projection share its label's colour)
 #: (the status colours, green, amber and red, come late: a label colour should not read as a status)
@@ -56,6 +58,12 @@ def label_colors(labels: Iterable[str]) -> dict[str, str]:
 
 def _asset(name: str) -> str:
     return (resources.files("projector") / "report_assets" / name).read_text(encoding="utf-8")
+
+
+def _status_css() -> str:
+    """The status colours as CSS variables and badge classes (one definition: :data:`STATUS_COLORS`)."""
+    variables = "".join(f"--st-{k}:{v};" for k, v in STATUS_COLORS.items())
+    return f":root{{{variables}}}" + "".join(f".st-{k}{{background:var(--st-{k})}}" for k in STATUS_COLORS)
 
 
 def _json_for_script(data: Any) -> str:
@@ -217,7 +225,7 @@ def build_html(report: Mapping[str, Any], selections: Mapping[str, Selection], *
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
             f'script-src \'unsafe-inline\'; img-src data:">'
-            f'<title>{escape(title)}</title><style>{_asset("report.css")}</style></head><body>'
+            f'<title>{escape(title)}</title><style>{_status_css()}{_asset("report.css")}</style></head><body>'
             f'<header><h1>{escape(title)}</h1><code data-signature>{escape(str(report.get("signature", "")))}</code></header>'
             f'<main><details class="options" open><summary>Options</summary><div class="kv">{options_rows}</div></details>'
             f'<nav>{nav}</nav>{scores_html}{body}</main>'

@@ -23,7 +23,7 @@ from .methods.base import SpanProjection
 from .projection import ProjectedExample
 
 __all__ = ["RunFiles", "translate_train_files", "translate_test_files", "find_run_files", "example_record", "write_records",
-           "read_records", "select_records", "Selection", "text_direction", "DEFAULT_LIMIT"]
+           "read_records", "select_records", "is_problem", "Selection", "text_direction", "DEFAULT_LIMIT"]
 
 #: how many examples of a language the report page holds at most (problem examples first)
 DEFAULT_LIMIT = 5000
