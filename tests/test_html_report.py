@@ -138,7 +138,7 @@ def test_records_round_trip_in_run_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("output", "html", "state"), [
     ("out/demo", "out/demo/report.html", "out/demo/.projector/pt/records"),
 ])
-def test_train_files(output: str, html: str, state: str) -> None:
+def test_translate_train_files(output: str, html: str, state: str) -> None:
     files = translate_train_files(output)
     assert (str(files.report_html), str(files.records("pt"))) == (html, state)
     assert str(files.report_json) == f"{output}/report.json"
@@ -149,7 +149,7 @@ def test_train_files(output: str, html: str, state: str) -> None:
      "out/.projector/pt_pred.conll.translate-test/pt/records"),
     ("out/pred", "out/pred.report.json", "out/pred.report.html", "out/.projector/pred.translate-test/pt/records"),
 ])
-def test_test_files(output: str, report: str, html: str, records: str) -> None:
+def test_translate_test_files(output: str, report: str, html: str, records: str) -> None:
     files = translate_test_files(output)
     assert [str(files.report_json), str(files.report_html), str(files.records("pt"))] == [report, html, records]
 
@@ -370,3 +370,34 @@ def test_translate_train_writes_the_page_and_keeps_records_out_of_the_dataset(tm
     page = _parse((out / "report.html").read_text(encoding="utf-8"))
     shown = json.loads(page.scripts[0])["langs"]["pt"]["records"]
     assert [r["id"] for r in shown] == [r["id"] for r in records] == [str(k) for k in range(8)]
+
+
+class _NamePredictor:
+    """Labels the names it knows wherever they occur in the pivot text (a stand-in for an English NER model)."""
+
+    name = "names"
+    NAMES = {"Lula": "PER", "Lisbon": "LOC", "Petrobras": "ORG", "Luanda": "LOC", "Maria Santos": "PER"}
+
+    def predict(self, texts: list[str]) -> list[list[Span]]:
+        return [[Span(t.index(n), t.index(n) + len(n), label) for n, label in self.NAMES.items() if n in t]
+                for t in texts]
+
+
+@pytest.mark.slow
+@needs_demo
+def test_translate_test_writes_its_report_and_page_beside_the_output(tmp_path: Path, projector_cache: Path) -> None:
+    from projector.translate_test import translate_test
+
+    sample = Path(__file__).resolve().parents[1] / "examples" / "pt_sample.conll"
+    output = tmp_path / "pred" / "pt_pred.conll"
+    result = translate_test(str(sample), tgt_lang="pt", predictor=_NamePredictor(), output=output)
+    files = translate_test_files(output)
+    assert json.loads(files.report_json.read_text(encoding="utf-8")) == json.loads(json.dumps(result.report.to_dict()))
+    records = list(read_records(files.records("pt")))
+    assert [r["id"] for r in records] == [ex.id for ex in result.predictions.examples()]
+    assert sum(len(r["spans"]) for r in records) == sum(result.report.languages["pt"].span_totals().values()) > 0
+    data = json.loads(_parse(files.report_html.read_text(encoding="utf-8")).scripts[0])
+    assert (data["langs"]["pt"]["src_lang"], data["langs"]["pt"]["tgt_lang"]) == ("en", "pt")
+    assert sorted(p.name for p in output.parent.iterdir()) == [".projector", "pt_pred.conll", "pt_pred.report.html",
+                                                                "pt_pred.report.json"]
+    assert find_run_files(output) == files
