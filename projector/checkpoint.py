@@ -49,21 +49,30 @@ class ShardStore:
                                       f"(changed: {', '.join(changed) or 'unknown'}); use another output "
                                       f"folder, or --overwrite to start again")
                 shutil.rmtree(root)
-        root.mkdir(parents=True, exist_ok=True)
-        if not run_file.exists():
-            with atomic_file(run_file) as fh:
-                json.dump({"fingerprint": self.fingerprint, "config": config}, fh, indent=1, default=str)
+        # nothing is written before the first shard is finished: a run rejected before it (a language
+        # the model does not have, a bad option found late) leaves no checkpoint folder behind
+        self._started = run_file.exists()
+
+    def _start(self) -> None:
+        """Create the run's folder and ``run.json`` with the first finished shard."""
+        if self._started:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with atomic_file(self.root / "run.json") as fh:
+            json.dump({"fingerprint": self.fingerprint, "config": self.config}, fh, indent=1, default=str)
+        self._started = True
 
     def path(self, split: str, index: int) -> Path:
         """The file of shard ``index`` of ``split``."""
         return self.root / split / f"shard-{index:06d}.jsonl"
 
     def done(self, split: str, index: int) -> bool:
-        """True when the shard was finished (it is written atomically)."""
-        return self.path(split, index).exists()
+        """True when the shard was finished (it is written atomically) by this run's configuration."""
+        return self._started and self.path(split, index).exists()
 
     def save(self, split: str, index: int, examples: Sequence[Example], report: LanguageReport) -> None:
-        """Write a finished shard atomically."""
+        """Write a finished shard atomically (the run's folder and ``run.json`` with the first one)."""
+        self._start()
         with atomic_file(self.path(split, index)) as fh:
             for ex in examples:
                 fh.write(json.dumps(example_to_dict(ex), ensure_ascii=False) + "\n")

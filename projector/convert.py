@@ -34,6 +34,8 @@ from .scripts import close_unspaced_gaps, uses_spaces
 
 __all__ = [
     "Chunk",
+    "TagError",
+    "output_scheme",
     "Snap",
     "SCHEMES",
     "detect_scheme",
@@ -51,6 +53,15 @@ __all__ = [
 SCHEMES = ("iob2", "iob1", "bioes", "bilou", "io")
 _SCHEME_ALIASES = {"bio": "iob2", "iob": "iob2", "iobes": "bioes", "biluo": "bilou"}
 _TAG_RE = re.compile(r"^([BIESLU])[-_](.+)$")
+_PREFIX_ONLY_RE = re.compile(r"^[BIESLU][-_]$")
+
+
+class TagError(ValueError):
+    """A tag the scheme cannot read; ``index`` is the token's position in the sequence (0-based)."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 class Chunk(NamedTuple):
@@ -81,6 +92,21 @@ def normalize_scheme(scheme: str) -> str:
     if key not in SCHEMES:
         raise UnknownNameError("tag scheme", scheme, SCHEMES + tuple(_SCHEME_ALIASES))
     return key
+
+
+def output_scheme(requested: str | None, source: str | None) -> str:
+    """The tag scheme to write: ``requested`` when given, else the source's (``auto``/unknown: IOB2).
+
+    An IO source is written as IOB2: IO cannot tell two adjacent spans of one label apart (projection
+    can make such spans), and IOB2 reads back every IO sequence as the same spans. Raises
+    :class:`UnknownNameError` for an unknown scheme, so writers can check before any work.
+    """
+    if requested:
+        return normalize_scheme(requested)
+    if not source or source == "auto":
+        return "iob2"
+    scheme = normalize_scheme(source)
+    return "iob2" if scheme == "io" else scheme
 
 
 def split_tag(tag: str) -> tuple[str, str | None]:
@@ -127,7 +153,8 @@ def detect_scheme(tag_sequences: Sequence[Sequence[str]]) -> str:
 def tags_to_chunks(tags: Sequence[str], scheme: str = "iob2") -> tuple[list[Chunk], int]:
     """Decode a tag sequence into chunks; returns ``(chunks, repairs)`` (see the module's repair rules).
 
-    Raises ``ValueError`` (with the token index) for a tag whose prefix the scheme does not use.
+    Raises :class:`TagError` (a ``ValueError`` with the token index) for a tag whose prefix the scheme
+    does not use, or a prefix without a label.
     """
     scheme = normalize_scheme(scheme)
     end_p, single_p = ("L", "U") if scheme == "bilou" else ("E", "S")
@@ -152,14 +179,16 @@ def tags_to_chunks(tags: Sequence[str], scheme: str = "iob2") -> tuple[list[Chun
             continue
         if scheme == "io" or prefix == "":
             if scheme != "io" and prefix == "":
-                raise ValueError(f"token {i}: tag {tag!r} has no B-/I- prefix (scheme {scheme})")
+                if _PREFIX_ONLY_RE.match(tag):
+                    raise TagError(f"token {i}: tag {tag!r} has a prefix but no label (scheme {scheme})", i)
+                raise TagError(f"token {i}: tag {tag!r} has no B-/I- prefix (scheme {scheme})", i)
             if open_label != label:
                 close(i)
                 open_start, open_label = i, label
             continue
         allowed = {"iob2": "BI", "iob1": "BI"}.get(scheme, "BI" + end_p + single_p)
         if prefix not in allowed:
-            raise ValueError(f"token {i}: tag {tag!r} is not valid in the {scheme.upper()} scheme")
+            raise TagError(f"token {i}: tag {tag!r} is not valid in the {scheme.upper()} scheme", i)
         continues = open_label == label
         if scheme == "iob2":
             if prefix == "B" or not continues:
@@ -209,9 +238,7 @@ def chunks_to_tags(chunks: Sequence[Chunk], n_tokens: int, scheme: str = "iob2")
             raise ValueError(f"chunk {chunk} outside {n_tokens} tokens")
         if prev is not None and start < prev.end:
             raise ValueError(f"chunks {prev} and {chunk} overlap: resolve_overlaps() first")
-        if scheme == "io":
-            if prev is not None and prev.end == start and prev.label == label:
-                raise ValueError(f"adjacent chunks {prev} and {chunk} of one label cannot be told apart in IO")
+        if scheme == "io":  # adjacent chunks of one label become one run: IO's own reading of them
             tags[start:end] = [label] * (end - start)
         elif scheme == "iob1":
             first = "B" if prev is not None and prev.end == start and prev.label == label else "I"

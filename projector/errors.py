@@ -14,6 +14,7 @@ __all__ = [
     "ProjectorError",
     "InputError",
     "FormatError",
+    "OutputError",
     "ConfigError",
     "UnknownNameError",
     "UnsupportedLanguageError",
@@ -47,6 +48,16 @@ class InputError(ProjectorError):
 
 class FormatError(InputError):
     """Input that does not follow its format (ragged columns, bad JSON, spans outside the text...)."""
+
+
+class OutputError(ProjectorError):
+    """An output path that cannot be written (the input itself, a file where a folder goes, no
+    permission, disk full...); names the path."""
+
+    def __init__(self, message: str, *, path: str | Path) -> None:
+        self.message = message
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
 
 
 class ConfigError(ProjectorError):

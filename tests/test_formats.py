@@ -146,7 +146,7 @@ def test_conll_bad_input(tmp_path: Path, name: str, content: str, message: str |
 
 def test_conll_explicit_scheme_mismatch_names_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "a.conll", "a O\n\nb B-PER\nc E-PER\n")
-    with pytest.raises(FormatError, match=r"a.conll:3: token 1: tag 'E-PER' is not valid in the IOB2"):
+    with pytest.raises(FormatError, match=r"a.conll:4: tag 'E-PER' is not valid in the IOB2 scheme \(token 2 of the sentence at line 3\)"):
         read(path, scheme="iob2")
 
 

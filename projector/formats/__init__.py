@@ -7,13 +7,17 @@ The format is detected from the path's extension and content unless given explic
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..convert import normalize_scheme
 from ..errors import FormatError, InputError
 from ..registry import Registry
-from .base import Corpus, CorpusInfo, Format, head_of
+from .base import Corpus, CorpusInfo, Format, check_output, head_of
+
+logger = logging.getLogger("projector")
 
 __all__ = ["Corpus", "CorpusInfo", "Format", "FORMATS", "read", "write", "detect_format", "output_format",
            "corpus_stats"]
@@ -86,20 +90,44 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> Corpus:
         **options: reader options: ``split``, ``encoding``, ``lang``, ``scheme``; CoNLL ``token_col``,
             ``tag_col``; Hugging Face ``config``, ``revision``, ``tokens_column``, ``tags_column``.
     """
+    if options.get("scheme") not in (None, "auto"):
+        options["scheme"] = normalize_scheme(options["scheme"])  # a bad --scheme fails before reading
     name = FORMATS.canonical(format) if format else detect_format(path)
     fmt = FORMATS.get(name)
     source: Any = path if name == "hf" and not Path(path).exists() else Path(path)
     if name != "hf" and not Path(path).exists():
         raise InputError("no such file or directory", path=path)
-    return fmt.read(source, **options)
+    corpus = fmt.read(source, **options)
+    _count_duplicate_ids(corpus)
+    return corpus
+
+
+def _count_duplicate_ids(corpus: Corpus) -> None:
+    """Warn about, and count in ``corpus.stats["duplicate_ids"]``, examples whose id was already seen
+    (in any split): ids are how reports, checkpoints and translate-test name examples."""
+    seen: set[str] = set()
+    dups: list[str] = []
+    for ex in corpus.examples():
+        if ex.id in seen:
+            dups.append(ex.id)
+        seen.add(ex.id)
+    if dups:
+        corpus.stats["duplicate_ids"] += len(dups)
+        shown = ", ".join(repr(d) for d in list(dict.fromkeys(dups))[:5])
+        logger.warning("%s: %d example(s) repeat an earlier example's id (%s)", corpus.info.source, len(dups), shown)
 
 
 def write(corpus: Corpus, path: str | Path, format: str | None = None, **options: Any) -> Counter[str]:
     """Write ``corpus`` atomically; returns counters of what the format could not hold as is.
 
     Options: ``split`` (write only that split), ``scheme`` (tag scheme), ``snap`` (span-to-token policy).
+    The output is checked first (:func:`projector.formats.base.check_output`): never the input, no file
+    where a folder goes or the reverse, a writable place.
     """
     name = FORMATS.canonical(format) if format else output_format(path)
+    if options.get("scheme"):
+        options["scheme"] = normalize_scheme(options["scheme"])
+    check_output(path, folder=name == "hf", inputs=[corpus.info.source] if corpus.info.source else [])
     return FORMATS.get(name).write(corpus, Path(path), **options)
 
 
@@ -131,6 +159,7 @@ def corpus_stats(corpus: Corpus) -> dict[str, Any]:
         "spans_per_label": dict(sorted(labels.items())),
         "overlapping_spans": overlapping,
         "tags_repaired": corpus.stats.get("tags_repaired", 0),
+        "duplicate_ids": corpus.stats.get("duplicate_ids", 0),
         "errors": 0,
     }
     if event_types:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..data import Example
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, OutputError, ProjectorError
 
 __all__ = [
     "Corpus",
@@ -22,6 +22,8 @@ __all__ = [
     "Format",
     "atomic_file",
     "atomic_dir",
+    "check_output",
+    "umask",
     "read_lines",
     "split_from_filename",
 ]
@@ -140,7 +142,7 @@ def head_of(path: Path, size: int = 8192, max_line: int = 8 << 20) -> str:
             if not more:
                 break
             data += more
-    return data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")  # a BOM is not content
 
 
 _SPLIT_PATTERNS = [
@@ -159,31 +161,102 @@ def split_from_filename(path: Path) -> str:
     return "train"
 
 
+def umask() -> int:
+    """The process umask (read without changing it where /proc tells it; else set and restored)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _plain_mode(directory: bool) -> int:
+    """The mode a plain ``open()`` (0666) or ``mkdir()`` (0777) gives under the umask."""
+    return (0o777 if directory else 0o666) & ~umask()
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove what an interrupted atomic write of ``path`` left beside it (``.NAME.*.tmp``,
+    ``.NAME.old-PID``): a process killed during the final write cannot clean up after itself."""
+    parent = path.parent
+    if not parent.is_dir():
+        return
+    for stale in [*parent.glob(f".{glob_escape(path.name)}.*.tmp"), *parent.glob(f".{glob_escape(path.name)}.old-*")]:
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob metacharacters escaped."""
+    import glob
+
+    return glob.escape(name)
+
+
+def _mkdir_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError("cannot create the folder: a file of that name is in the way", path=path.parent) from None
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder ({exc.strerror})", path=path.parent) from None
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
-    """Open a temporary file beside ``path`` for writing; it replaces ``path`` only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Open a temporary file beside ``path`` for writing; it replaces ``path`` only on success.
+
+    The result has the permissions a plain ``open()`` gives under the umask (not ``mkstemp``'s
+    0600); leftovers of an earlier interrupted write of ``path`` are removed first. OS errors
+    (permission, disk full, a folder in the way) are :class:`~projector.errors.OutputError`.
+    """
+    _mkdir_parent(path)
+    if path.is_dir():
+        raise OutputError("is a folder; give a file name", path=path)
+    _remove_stale(path)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write here ({exc.strerror})", path=path) from None
+    try:
+        os.fchmod(fd, _plain_mode(False))
         with os.fdopen(fd, "w", encoding=encoding, newline="\n") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, ProjectorError):
+            raise OutputError(f"cannot write ({exc.strerror or exc})", path=path) from None
         raise
 
 
 @contextlib.contextmanager
 def atomic_dir(path: Path) -> Iterator[Path]:
-    """A temporary directory beside ``path``; on success it replaces ``path`` (an existing one is removed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A temporary directory beside ``path``; on success it replaces ``path`` (an existing one is removed).
+
+    The folder ends with the permissions of a plain ``mkdir()`` under the umask (not ``mkdtemp``'s
+    0700); leftovers of an earlier interrupted write are removed first; OS errors are
+    :class:`~projector.errors.OutputError`.
+    """
+    _mkdir_parent(path)
     if path.exists() and not path.is_dir():
-        raise InputError("exists and is not a directory", path=path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        raise OutputError("exists and is not a folder", path=path)
+    _remove_stale(path)
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write here ({exc.strerror})", path=path) from None
+    try:
+        os.chmod(tmp, _plain_mode(True))
         yield tmp
         old = None
         if path.exists():
@@ -192,9 +265,41 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, ProjectorError):
+            raise OutputError(f"cannot write ({exc.strerror or exc})", path=path) from None
         raise
+
+
+def check_output(path: str | Path, *, folder: bool, inputs: Iterable[str | Path] = (), whole: bool = True) -> Path:
+    """Check, before any work, that ``path`` can be written: it is none of ``inputs`` (nor holds one,
+    for a folder replaced ``whole``), a file goes where no folder is and a folder where no file is, and
+    the nearest existing parent folder is writable. Raises :class:`~projector.errors.OutputError`."""
+    p = Path(path)
+    target = p.resolve()
+    for src in inputs:
+        s = Path(str(src))
+        if not s.exists():
+            continue
+        s = s.resolve()
+        if s == target or (folder and whole and target in s.parents):
+            where = "is the input" if s == target else f"holds the input {src}"
+            raise OutputError(f"{where}; writing there would overwrite it: choose another output", path=p)
+    if p.exists():
+        if folder and not p.is_dir():
+            raise OutputError("exists and is a file; the output is a folder: choose another name", path=p)
+        if not folder and p.is_dir():
+            raise OutputError("is a folder; give a file name (or --to hf to write a dataset folder)", path=p)
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot create it: {parent} is a file, not a folder", path=p)
+    probe = target if target.exists() and folder else parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write in {probe}: permission denied", path=p)
+    return p
 
 
 def only_split(corpus: Corpus, split: str | None, path: Path) -> list[tuple[str, list[Example]]]:

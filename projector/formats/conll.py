@@ -1,7 +1,7 @@
 """CoNLL-style column files: one token per line, a blank line between sentences.
 
 Any column layout is read (``token_col``, ``tag_col``; other columns are kept and written back), tab or
-space separated, with ``-DOCSTART-`` document markers and ``#`` comment lines kept in the example meta.
+space separated (one separator per file, set by its first token line; a line that breaks it is an error), with ``-DOCSTART-`` document markers and ``#`` comment lines kept in the example meta.
 Tags may be in any scheme (detected unless given). Overlapping spans cannot be held by one tag column:
 they are resolved by :func:`projector.convert.resolve_overlaps` (longer wins) and counted; events are
 not representable either and are counted as dropped.
@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..convert import Snap, detect_scheme, detokenize, spans_to_tags, split_tag, tags_to_spans, tokenize
+from ..convert import (
+    Snap,
+    TagError,
+    detect_scheme,
+    detokenize,
+    normalize_scheme,
+    output_scheme,
+    spans_to_tags,
+    split_tag,
+    tags_to_spans,
+    tokenize,
+)
 from ..data import Example
 from ..errors import FormatError
 from .base import Corpus, CorpusInfo, atomic_file, only_split, read_lines, split_from_filename
@@ -30,6 +41,7 @@ _DOCSTART = "-DOCSTART-"
 class _Sentence:
     line: int
     rows: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     docstart: list[str] | None = None
 
@@ -39,13 +51,27 @@ def _is_tag(value: str) -> bool:
     return prefix in ("O", "B", "I", "E", "S", "L", "U") and (label is None or bool(label))
 
 
-def _split_row(line: str) -> list[str]:
-    return line.split("\t") if "\t" in line else line.split()
+def _split_row(line: str, tabs: bool | None = None) -> list[str]:
+    """The columns of a line: split on tabs in a tab-separated file, else on runs of whitespace.
+
+    ``tabs`` is the file's separator (``None``: this line's own, for sniffing).
+    """
+    if tabs is None:
+        tabs = "\t" in line
+    return line.split("\t") if tabs else line.split()
 
 
 def _sentences(path: Path, encoding: str, tag_col: int) -> Iterator[_Sentence]:
-    """Group lines into sentences; checks that every token line has the file's column count."""
+    """Group lines into sentences; checks that every token line has the file's column count.
+
+    The separator is the file's, decided once by its first token line: tab-separated when that line
+    has a tab (tokens may then hold spaces), else runs of whitespace. A line that does not split into
+    the file's column count is an error naming it (in a space-separated file a tab inside a token
+    makes an extra column, so it cannot silently shift a token into the tag column).
+    """
     n_cols: int | None = None
+    tabs: bool | None = None
+    first_line = 0
     cur: _Sentence | None = None
     pending_doc: list[str] | None = None
     pending_comments: list[str] = []
@@ -55,8 +81,9 @@ def _sentences(path: Path, encoding: str, tag_col: int) -> Iterator[_Sentence]:
                 yield cur
             cur = None
             continue
-        row = _split_row(line)
-        if row[0] == _DOCSTART:
+        row = _split_row(line, tabs)
+        if line.split(maxsplit=1)[0] == _DOCSTART:
+            row = _split_row(line)
             if cur is not None and cur.rows:
                 yield cur
             cur = None
@@ -68,17 +95,26 @@ def _sentences(path: Path, encoding: str, tag_col: int) -> Iterator[_Sentence]:
                 pending_comments.append(line)
                 continue
         if n_cols is None:
-            n_cols = len(row)
+            tabs = "\t" in line
+            row = _split_row(line, tabs)
+            n_cols, first_line = len(row), number
             if not -n_cols <= tag_col < n_cols:
                 raise FormatError(f"tag column {tag_col} does not exist: lines have {n_cols} column(s)",
                                   path=path, line=number)
         elif len(row) != n_cols:
-            raise FormatError(f"expected {n_cols} columns like the first token line, found {len(row)}: "
+            mixed = ""
+            if not tabs and "\t" in line:
+                mixed = (f" (a tab in a space-separated file: the file's separator is set by its first token "
+                         f"line {first_line}, so a tab cannot be part of a token)")
+            elif tabs and "\t" not in line:
+                mixed = f" (no tab in a tab-separated file: its first token line {first_line} has tabs)"
+            raise FormatError(f"expected {n_cols} columns like the first token line, found {len(row)}{mixed}: "
                               f"{line!r}", path=path, line=number)
         if cur is None:
             cur = _Sentence(line=number, comments=pending_comments, docstart=pending_doc)
             pending_comments, pending_doc = [], None
         cur.rows.append(row)
+        cur.lines.append(number)
     if cur is not None and cur.rows:
         yield cur
 
@@ -100,6 +136,7 @@ def read(path: Path, *, split: str | None = None, encoding: str = "utf-8", token
         raise FormatError("no sentences found (empty file?)", path=path)
     if scheme == "auto":
         scheme = detect_scheme([[r[tag_col] for r in s.rows] for s in sentences])
+    scheme = normalize_scheme(scheme)
     n_cols = len(sentences[0].rows[0])
     tok_i = token_col % n_cols
     tag_i = tag_col % n_cols
@@ -113,6 +150,10 @@ def read(path: Path, *, split: str | None = None, encoding: str = "utf-8", token
         try:
             text, tokens = detokenize(words, lang)
             spans, repairs = tags_to_spans(tokens, tags, scheme)
+        except TagError as exc:  # name the token's own line
+            line = sent.lines[exc.index] if 0 <= exc.index < len(sent.lines) else sent.line
+            raise FormatError(f"{str(exc).split(': ', 1)[-1]} (token {exc.index + 1} of the sentence at line "
+                              f"{sent.line})", path=path, line=line) from None
         except ValueError as exc:
             raise FormatError(str(exc), path=path, line=sent.line) from None
         stats["tags_repaired"] += repairs
@@ -139,7 +180,7 @@ def write(corpus: Corpus, path: Path, *, split: str | None = None, scheme: str |
     Examples without tokens are tokenized for their language; spans are snapped to tokens with
     ``snap`` (see :class:`projector.convert.Snap`). Several splits go one after the other.
     """
-    scheme = scheme or corpus.info.scheme or "iob2"
+    scheme = output_scheme(scheme, corpus.info.scheme)
     policy = Snap(snap)
     opts = corpus.info.options if corpus.info.format == name else {}
     stats: Counter[str] = Counter()

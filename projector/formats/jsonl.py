@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..convert import detect_scheme, detokenize, tags_to_spans, token_offsets_in
+from ..convert import detect_scheme, detokenize, normalize_scheme, tags_to_spans, token_offsets_in
 from ..data import Argument, Event, Example, Span, Token
 from ..errors import FormatError
 from .base import Corpus, CorpusInfo, atomic_file, json_lines, only_split, read_lines, split_from_filename
@@ -77,6 +77,13 @@ def example_to_dict(ex: Example, split: str | None = None) -> dict[str, Any]:
     return obj
 
 
+def _offset(value: Any, what: str) -> int:
+    """A character offset as written: a JSON integer (``"0"``, ``5.5``, ``true`` are refused, not coerced)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an integer character offset, not {json.dumps(value)}")
+    return value
+
+
 def _span(obj: Any, default_label: str | None = None) -> Span:
     if isinstance(obj, (list, tuple)):
         start, end, label = (list(obj) + [default_label])[:3]
@@ -84,7 +91,7 @@ def _span(obj: Any, default_label: str | None = None) -> Span:
         start, end, label = obj["start"], obj["end"], obj.get("label", default_label)
     if label is None:
         raise ValueError(f"span {obj!r} has no label")
-    return Span(int(start), int(end), str(label))
+    return Span(_offset(start, "span start"), _offset(end, "span end"), str(label))
 
 
 def example_from_dict(obj: dict[str, Any], *, index: int = 0, scheme: str | None = None) -> tuple[Example, int]:
@@ -115,7 +122,8 @@ def example_from_dict(obj: dict[str, Any], *, index: int = 0, scheme: str | None
                 raise ValueError("the 'tokens' strings cannot be found in order in 'text'")
             tokens_t = tuple(located)
         else:
-            tokens_t = tuple(Token(str(t[0]), int(t[1]), int(t[2])) for t in raw_tokens)
+            tokens_t = tuple(Token(str(t[0]), _offset(t[1], "token start"), _offset(t[2], "token end"))
+                             for t in raw_tokens)
     spans = tuple(_span(s) for s in obj.get("spans", obj.get("entities", [])))
     events: list[Event] = []
     for ev in obj.get("events", []):
@@ -132,7 +140,15 @@ def example_from_dict(obj: dict[str, Any], *, index: int = 0, scheme: str | None
 
 def read(path: Path, *, split: str | None = None, encoding: str = "utf-8", scheme: str | None = None,
          **_: Any) -> Corpus:
-    """Read a JSONL file; examples carrying a ``split`` field go to that split."""
+    """Read a JSONL file; examples carrying a ``split`` field go to that split.
+
+    ``scheme`` is the tag scheme of ``{"tokens", "tags"}`` lines (``auto``/``None``: detected per line);
+    character-span lines have none.
+    """
+    if scheme == "auto":
+        scheme = None
+    if scheme is not None:
+        scheme = normalize_scheme(scheme)
     splits: dict[str, list[Example]] = {}
     stats: Counter[str] = Counter()
     default_split = split or split_from_filename(path)
