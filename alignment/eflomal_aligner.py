@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import os
 import re
 import tempfile
@@ -76,6 +77,48 @@ def parse_pharaoh(line: str) -> set[Link]:
     return links
 
 
+_URANDOM = b"/dev/urandom\0"
+_SEED_FILE = b"eflomal.seed\0"  # the same length: the binary's string table keeps its layout
+
+
+def _eflomal_binary() -> Path:
+    import shutil
+
+    import eflomal
+
+    found = Path(eflomal.__file__).parent / "bin" / "eflomal"
+    if found.is_file():
+        return found
+    other = shutil.which("eflomal")
+    if other is None:
+        from projector.errors import ModelError
+
+        raise ModelError("the eflomal binary is not installed with the eflomal package: pip install --force-reinstall eflomal")
+    return Path(other)
+
+
+def seeded_binary(folder: Path, seed: int) -> Path:
+    """A copy of the eflomal binary in ``folder`` that reads its random state from ``folder/eflomal.seed``
+    (written here from ``seed``) instead of ``/dev/urandom``; run it with ``folder`` as working
+    directory and one OpenMP thread, and its samplers are reproducible.
+
+    eflomal has no seed option: it reads 8 bytes of ``/dev/urandom`` for its xorshift state. The copy
+    differs from the original only in that path (same length). A binary without the path once (another
+    build) is used as is, with a warning that its links vary from run to run.
+    """
+    original = _eflomal_binary()
+    data = original.read_bytes()
+    target = folder / "eflomal"
+    if data.count(_URANDOM) != 1:
+        logger.warning("eflomal: cannot seed %s (unexpected build): its alignments vary from run to run", original)
+        return original
+    target.write_bytes(data.replace(_URANDOM, _SEED_FILE))
+    target.chmod(0o700)
+    state = (seed * 0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D) % (1 << 64) or 1  # never 0 for xorshift
+    (folder / _SEED_FILE[:-1].decode()).write_bytes(state.to_bytes(8, "little"))
+    return target
+
+
 def _clean(token: str) -> str:
     token = re.sub(r"\s+", "_", token)
     return token or "_"
@@ -87,7 +130,9 @@ class EflomalAligner:
     ``extra`` is extra parallel text as token-list pairs; ``extra_files`` pairs of line-aligned files
     (read with :func:`read_parallel_files`, at most ``extra_limit`` pairs per file pair). The remaining
     keywords are eflomal's (``model`` 1 = IBM1, 2 = HMM, 3 = HMM + fertility; ``n_iterations``,
-    ``n_samplers``, ``null_prior``, ``rel_iterations``, ``source_prefix_len``...).
+    ``n_samplers``, ``null_prior``, ``rel_iterations``, ``source_prefix_len``...), and ``seed`` seeds its
+    samplers: the same batch gives the same links on every run (eflomal itself draws its seed from
+    ``/dev/urandom``; see :func:`seeded_binary`).
     """
 
     name = "eflomal"
@@ -98,7 +143,7 @@ class EflomalAligner:
                  extra_limit: int | None = None, model: int = 3, n_iterations: tuple[int, int, int] | None = None,
                  n_samplers: int = 3, null_prior: float = 0.2, rel_iterations: float = 1.0,
                  source_prefix_len: int = 0, source_suffix_len: int = 0,
-                 target_prefix_len: int = 0, target_suffix_len: int = 0) -> None:
+                 target_prefix_len: int = 0, target_suffix_len: int = 0, seed: int = 0) -> None:
         from projector._optional import require
         from projector.errors import UnknownNameError
 
@@ -106,6 +151,7 @@ class EflomalAligner:
             raise UnknownNameError("symmetrization", symmetrization, SYMMETRIZATIONS)
         self._eflomal = require("eflomal", extra="align", purpose="the eflomal aligner")
         self.symmetrization = symmetrization
+        self.seed = seed
         self.extra: list[tuple[list[str], list[str]]] = [(list(s), list(t)) for s, t in (extra or ())]
         for src_path, tgt_path in extra_files:
             self.extra.extend(read_parallel_files(src_path, tgt_path, limit=extra_limit))
@@ -128,17 +174,50 @@ class EflomalAligner:
         tgt_lines = [" ".join(_clean(w) for w in tgt_batch[k]) for k in keep]
         src_lines += [" ".join(_clean(w) for w in s) for s, _ in self.extra]
         tgt_lines += [" ".join(_clean(w) for w in t) for _, t in self.extra]
-        opts = dict(self.options)
-        aligner_opts = {k: opts.pop(k) for k in list(opts) if k.endswith("_len")}
-        aligner = self._eflomal.Aligner(**aligner_opts, **opts)
         with tempfile.TemporaryDirectory(prefix="projector-eflomal-") as tmp:
             fwd_path, rev_path = os.path.join(tmp, "fwd"), os.path.join(tmp, "rev")
-            aligner.align(src_lines, tgt_lines, links_filename_fwd=fwd_path, links_filename_rev=rev_path,
-                          quiet=not logger.isEnabledFor(logging.DEBUG))
+            self._run(src_lines, tgt_lines, Path(tmp), fwd_path, rev_path)
             with open(fwd_path, encoding="utf-8") as ff, open(rev_path, encoding="utf-8") as fr:
                 for k, fwd_line, rev_line in zip(keep, ff, fr):
                     out[k] = (parse_pharaoh(fwd_line), parse_pharaoh(rev_line))
         return out
+
+    def _run(self, src_lines: list[str], tgt_lines: list[str], tmp: Path, fwd_path: str, rev_path: str) -> None:
+        """Run the eflomal sampler on the lines, seeded (see :func:`seeded_binary`), writing the links."""
+        import subprocess
+
+        from projector.errors import ModelError
+
+        opts = dict(self.options)
+        aligner_opts = {k: opts.pop(k) for k in list(opts) if k.endswith("_len")}
+        aligner = self._eflomal.Aligner(**aligner_opts, **opts)
+        src_file, tgt_file = tmp / "src.eflomal", tmp / "tgt.eflomal"
+        with open(src_file, "wb") as fs, open(tgt_file, "wb") as ft:  # eflomal's own input conversion
+            aligner.prepare_files(src_lines, fs, tgt_lines, ft, None, None)
+        model, iters = aligner.model, aligner.n_iterations
+        if iters is None:  # eflomal's default schedule (eflomal.cython.align)
+            base = max(2, int(round(aligner.rel_iterations * 5000 / math.sqrt(len(src_lines)))))
+            quarter = max(1, base // 4)
+            iters = (base, 0, 0) if model == 1 else (max(2, quarter), base, 0) if model == 2 else (
+                max(2, quarter), quarter, base)
+        binary = seeded_binary(tmp, self.seed)
+        args = [str(binary), "-m", str(model), "-s", str(src_file), "-t", str(tgt_file), "-n", str(aligner.n_samplers),
+                "-N", str(aligner.null_prior), "-1", str(iters[0]), "-f", fwd_path, "-r", rev_path]
+        if model >= 2:
+            args += ["-2", str(iters[1])]
+        if model >= 3:
+            args += ["-3", str(iters[2])]
+        if not logger.isEnabledFor(logging.DEBUG):
+            args.append("-q")
+        # one thread: eflomal hands its samplers their random states in thread order
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        try:
+            done = subprocess.run(args, cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise ModelError(f"cannot run eflomal ({binary}): {exc}") from None
+        if done.returncode != 0 or not os.path.exists(fwd_path):
+            tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+            raise ModelError(f"eflomal failed: {tail[0]}")
 
     def align(self, src_tokens_batch: Sequence[Sequence[str]],
               tgt_tokens_batch: Sequence[Sequence[str]]) -> list[AlignmentResult]:

@@ -56,8 +56,9 @@ def test_export_predictions_roundtrip_projects_back_and_scores(tmp_path: Path, t
     assert exported.exported == tmp_path / "en.jsonl"
     assert len(exported.pivot) == 3 and all(p.lang == "en" for p in exported.pivot)
     n_labeled = _label_pivot_side(tmp_path / "en.jsonl", tmp_path / "en_labeled.jsonl")
-    result = translate_test(src, tgt_lang="pt", method="align", predictions=tmp_path / "en_labeled.jsonl",
-                            method_options=options, output=tmp_path / "pred.conll")
+    result = translate_test(src, tgt_lang="pt", method="align", model=str(tiny_nllb),
+                            predictions=tmp_path / "en_labeled.jsonl", method_options=options,
+                            output=tmp_path / "pred.conll")
     rep = result.report.languages["pt"]
     assert rep.examples_in == 3
     assert sum(rep.span_totals().values()) == n_labeled  # every predicted span is accounted for
