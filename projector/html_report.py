@@ -145,6 +145,19 @@ def _card(key: str, value: Any, caption: str) -> str:
     return f'<div class="card"><b data-count="{key}">{escape(str(value))}</b><span>{escape(caption)}</span></div>'
 
 
+def _records_note(examples_in: int, selection: Selection | None) -> str:
+    """What the example browser holds: all examples, a bounded selection, or none (a run without records)."""
+    if selection is None or not selection.total:
+        return ("<p class='muted'>No per-example records were kept for this language (a run from before records "
+                "existed); run it again to see its examples.</p>")
+    cut = "" if len(selection.records) == selection.total else (
+        f" (the {len(selection.records)} shown: the {selection.problems} that need a look first, then the others "
+        f"in order; <code>projector inspect --limit</code> shows more)")
+    missing = examples_in - selection.total
+    gap = f" Records of {missing} examples are missing (shards finished before records existed)." if missing > 0 else ""
+    return f"<p class='muted'>{selection.total} examples{cut}.{gap}</p>"
+
+
 def _language_html(lang: str, d: Mapping[str, Any], selection: Selection | None) -> str:
     """The summary of one language and the (script-filled) box of its examples."""
     rate = d.get("span_projection_rate")
@@ -170,16 +183,7 @@ def _language_html(lang: str, d: Mapping[str, Any], selection: Selection | None)
                + _key_values("Translation status", d.get("translation_status", {}))
                + _key_values("Output losses", d.get("output_losses", {}))
                + _key_values("Method figures (sums)", d.get("method_figures", {})) + _key_values("Run", times))
-    if selection is None or not selection.total:
-        shown = "<p class='muted'>No per-example records were kept for this language (a run from before records " \
-                "existed); run it again to see its examples.</p>"
-    else:
-        cut = "" if len(selection.records) == selection.total else (
-            f" (the {len(selection.records)} shown: every example that needs a look first, {selection.problems} "
-            f"of them, then the others in order; <code>projector inspect --limit</code> shows more)")
-        missing = d["examples_in"] - selection.total
-        gap = f" Records of {missing} examples are missing (shards finished before records existed)." if missing > 0 else ""
-        shown = f"<p class='muted'>{selection.total} examples{cut}.{gap}</p>"
+    shown = _records_note(d["examples_in"], selection)
     return (f'<section id="lang-{escape(lang)}"><h2>{escape(lang)}</h2><div class="cards">{cards}</div>'
             f'<div class="grid">{charts}</div><div class="grid">{details}</div>'
             f'<h3>Examples</h3>{shown}<div class="examples" id="examples-{escape(lang)}" data-lang="{escape(lang)}">'

@@ -401,3 +401,15 @@ def test_translate_test_writes_its_report_and_page_beside_the_output(tmp_path: P
     assert sorted(p.name for p in output.parent.iterdir()) == [".projector", "pt_pred.conll", "pt_pred.report.html",
                                                                 "pt_pred.report.json"]
     assert find_run_files(output) == files
+
+
+@pytest.mark.parametrize(("examples_in", "selection", "says"), [
+    (3, None, "No per-example records were kept"),
+    (3, Selection([{"id": "a"}] * 3, 3, 1), "3 examples."),
+    (9, Selection([{"id": "a"}] * 2, 9, 1), "the 2 shown: the 1 that need a look first"),
+    (5, Selection([{"id": "a"}] * 3, 3, 0), "Records of 2 examples are missing"),
+])
+def test_records_note(examples_in: int, selection: Selection | None, says: str) -> None:
+    from projector.html_report import _records_note
+
+    assert says in _records_note(examples_in, selection)
