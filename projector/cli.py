@@ -223,6 +223,20 @@ def mt_flags(func: F) -> F:
     return options_flags(MTOptions, tag=False)(func)
 
 
+def engine_flags(func: F) -> F:
+    """Where a run executes (``--engine ray``...), from :class:`~projector.options.EngineOptions`."""
+    from .options import EngineOptions
+
+    return options_flags(EngineOptions, tag=False)(func)
+
+
+def _engine_options(kw: dict[str, Any]) -> dict[str, Any]:
+    """The engine options given on the command line (popped out of ``kw``)."""
+    from .options import EngineOptions
+
+    return _take(kw, EngineOptions)
+
+
 def _take(kw: dict[str, Any], *classes: type[Options]) -> dict[str, Any]:
     """Pop the given values of the fields of ``classes`` out of ``kw``."""
     names = {n for cls in classes for n in cls.field_names()}
@@ -274,6 +288,7 @@ class _Progress:
               "did not all project.")
 @method_flags
 @mt_flags
+@engine_flags
 @reader_options
 @click.option("--shard-size", default=200, show_default=True, help="Examples per checkpointed shard.")
 @click.option("--batch-size", default=32, show_default=True, help="Examples per projection batch.")
@@ -290,13 +305,14 @@ def translate_train_cmd(input_path: str, src_lang: str, tgt_langs: str, method: 
     from .pipeline import translate_train
 
     corpus = read(input_path, format=from_format, **_read_kwargs(kw))
+    engine = _engine_options(kw)
     options, mt = _split_options(kw)
     progress = _Progress(len(corpus), enabled=logging.getLogger("projector").level <= logging.WARNING)
     result = translate_train(corpus, tgt_langs=tgt_langs, src_lang=src_lang, method=method, mt_options=mt,
                              output=output, output_format=output_format, on_failure=on_failure,
                              method_options=options, shard_size=shard_size, batch_size=batch_size,
                              cache=not no_cache, overwrite=overwrite, push_to_hub=push_to_hub, progress=progress,
-                             read_options=_read_kwargs(kw))
+                             read_options=_read_kwargs(kw), engine_options=engine)
     if as_json:
         click.echo(json.dumps(result.report.to_dict(), ensure_ascii=False))
     else:
@@ -327,6 +343,7 @@ def _label_map(value: str | None) -> dict[str, str] | None:
 @click.option("--label-map", help="Map predictor labels to the dataset's, e.g. PERSON=PER,GPE=LOC.")
 @method_flags
 @mt_flags
+@engine_flags
 @reader_options
 @click.option("--no-cache", is_flag=True, help="Do not use the translation cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report (with scores) as JSON.")
@@ -337,11 +354,12 @@ def translate_test_cmd(input_path: str, tgt_lang: str, pivot_lang: str, method: 
     """Label target-language data with a pivot-language model through translation (translate-test)."""
     from .translate_test import translate_test
 
+    engine = _engine_options(kw)
     options, mt = _split_options(kw)
     result = translate_test(input_path, tgt_lang=tgt_lang, pivot_lang=pivot_lang, method=method, mt_options=mt,
                             predictor=predictor, predictions=predictions, export=export, output=output,
                             method_options=options, label_map=_label_map(label_map), input_format=from_format,
-                            read_options=_read_kwargs(kw), cache=not no_cache)
+                            read_options=_read_kwargs(kw), cache=not no_cache, engine_options=engine)
     if result.exported is not None:
         click.echo(f"wrote the {pivot_lang} side of {len(result.pivot)} examples to {result.exported}; label it "
                    f"and pass it back with --predictions", err=True)

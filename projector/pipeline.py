@@ -24,7 +24,7 @@ from .formats import Corpus, CorpusInfo, read, write
 from .formats.base import atomic_file
 from .langs import base_lang, normalize_lang, split_langs
 from .methods.base import ProjectionMethod
-from .options import MTOptions, Options, options_class
+from .options import EngineOptions, MTOptions, Options, options_class
 
 if TYPE_CHECKING:
     from .api import Projector
@@ -169,7 +169,7 @@ def build_method_options(method: str, options: Options | Mapping[str, Any] | Non
 
 
 def run_key(task: str, src_lang: str, tgt_lang: str, method: ProjectionMethod, translator: Any,
-            mt: MTOptions | None, **extra: Any) -> dict[str, Any]:
+            mt: MTOptions | None, engine: EngineOptions | None = None, **extra: Any) -> dict[str, Any]:
     """What a checkpointed run's results depend on, flat and portable (no local paths): every
     option of the method and of MT (fields by name, ``runtime`` ones left out), the model's content
     key, and ``extra`` (failure policy, shard size, the input's fingerprint...)."""
@@ -183,6 +183,7 @@ def run_key(task: str, src_lang: str, tgt_lang: str, method: ProjectionMethod, t
     key.update({f"mt.{k}": v for k, v in mt_opts.key().items()})
     if translator is not None:
         key["mt.model"] = model_key(translator)
+    key.update({f"engine.{k}": v for k, v in (engine or EngineOptions()).key().items()})
     return {**key, **extra}
 
 
@@ -222,6 +223,9 @@ def translate_train(
     push_to_hub: str | None = None,
     progress: Callable[[str, int], None] | None = None,
     projector: Projector | None = None,
+    engine_options: EngineOptions | Mapping[str, Any] | None = None,
+    engine: str | None = None,
+    ray_address: str | None = None,
 ) -> TranslateTrainResult:
     """Translate a labeled dataset into each target language and project its spans.
 
@@ -247,6 +251,10 @@ def translate_train(
         overwrite: discard an earlier run in ``output`` with another configuration.
         push_to_hub: a Hub dataset repo to upload to (one config per language).
         progress: called with (language, examples done) when a language starts and after each example.
+        engine_options: where the run executes (:class:`~projector.options.EngineOptions` or a dict of its
+            fields: ``engine`` local|ray, ``ray_address``, ``workers``, ``gpus_per_worker``); ``engine=`` and
+            ``ray_address=`` are shortcuts. With ``ray`` the shards are projected by Ray Data actor pools
+            (:mod:`projector.distributed`) and checkpointed as a local run's.
     """
     if on_failure not in ON_FAILURE:
         raise ConfigError(f"on_failure: unknown failure policy {on_failure!r}; choose one of {', '.join(ON_FAILURE)}")
@@ -277,17 +285,37 @@ def translate_train(
             projector.model_for(src_lang, lang)
     used: dict[str, MTOptions] = {}
     meth: Any = None
+    from .distributed import engine_options as _engine_options
+
+    engine_opts = _engine_options(engine_options, engine=engine, ray_address=ray_address)
+    key_extra = {"on_failure": on_failure, "shard_size": shard_size,
+                 "source": _source_fingerprint(corpus.info.source, read_options)}
+    on_ray: dict[str, Any] = {}
+    if engine_opts.engine == "ray":  # one Ray job for every language; the driver loads no model
+        from . import distributed
+
+        spec = distributed.worker_spec(projector, method, opts, src_lang, langs, on_failure=on_failure,
+                                       batch_size=batch_size)
+        on_ray = distributed.describe_languages(engine_opts, spec, "translate-train", key_extra)
+        ray_done = distributed.run_shards(engine_opts, spec, corpus, {k: v["config"] for k, v in on_ray.items()},
+                                          out_root, shard_size, overwrite, progress)
     for lang in langs:
-        tr = projector.translator(src_lang, lang)
-        meth = projector.method(method, opts, translator=tr)
-        used[lang] = mt_options_of(tr, mt)
+        if on_ray:
+            tr, meth, used[lang] = None, on_ray[lang]["method"], on_ray[lang]["used"]
+        else:
+            tr = projector.translator(src_lang, lang)
+            meth = projector.method(method, opts, translator=tr)
+            used[lang] = mt_options_of(tr, mt)
         signature = run_signature(task="translate-train", src_lang=src_lang, tgt_lang=lang, method=meth.signature(),
-                                  mt=used[lang].signature(), extra={"on_failure": on_failure})
+                                  mt=used[lang].signature(), extra={"on_failure": on_failure,
+                                                                    **({"engine": "ray"} if on_ray else {})})
         report.signature = signature if len(langs) == 1 else signature.replace(f"tgt:{lang}", f"tgt:{','.join(langs)}")
-        config = run_key("translate-train", src_lang, lang, meth, tr, mt, on_failure=on_failure,
-                         shard_size=shard_size, source=_source_fingerprint(corpus.info.source, read_options))
-        lang_report, splits = _run_language(corpus, meth, tr, src_lang, lang, on_failure, config,
-                                            out_root, shard_size, batch_size, overwrite, progress)
+        if on_ray:
+            lang_report, splits = ray_done[lang]
+        else:
+            config = run_key("translate-train", src_lang, lang, meth, tr, mt, engine_opts, **key_extra)
+            lang_report, splits = _run_language(corpus, meth, tr, src_lang, lang, on_failure, config,
+                                                out_root, shard_size, batch_size, overwrite, progress)
         report.languages[lang] = lang_report
         info = CorpusInfo(format=corpus.info.format, source=corpus.info.source, scheme=corpus.info.scheme,
                           label_names=corpus.info.label_names, features=None,

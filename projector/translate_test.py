@@ -25,7 +25,7 @@ from .errors import ConfigError, InputError
 from .formats import Corpus, CorpusInfo, read, write
 from .langs import normalize_lang
 from .methods.base import ProjectionMethod
-from .options import MTOptions, Options
+from .options import EngineOptions, MTOptions, Options
 from .projection import project_examples
 from .records import example_record
 from .report import LanguageReport, Report
@@ -127,12 +127,17 @@ def translate_test(
     read_options: dict[str, Any] | None = None,
     cache: bool | str | Path = True,
     projector: Any = None,
+    engine_options: EngineOptions | Mapping[str, Any] | None = None,
+    engine: str | None = None,
+    ray_address: str | None = None,
 ) -> TranslateTestResult:
     """Label ``input`` (in ``tgt_lang``) with a pivot-language predictor through translation.
 
     Exactly one of ``predictor`` (model id/path or spaCy pipeline), ``predictions`` (a labeled file of the
     pivot side written by ``export``) or ``export`` (write the pivot side and stop) is needed.
-    ``method_options``, ``mt_options`` and ``projector`` are as for :func:`projector.translate_train`.
+    ``method_options``, ``mt_options``, ``projector`` and ``engine_options`` (``engine=``, ``ray_address=``)
+    are as for :func:`projector.translate_train`; with ``engine="ray"`` the translation and the projection
+    back run on Ray Data actor pools, the predictor here.
     """
     from .api import Projector
     from .pipeline import build_method_options, mt_options_of
@@ -150,14 +155,19 @@ def translate_test(
     mt = None
     translate_seconds = 0.0
     _check_paths(corpus, output, output_format, export)
+    from .distributed import TestRun, engine_options as _engine_options
+
+    engine_opts = _engine_options(engine_options, engine=engine, ray_address=ray_address)
+    on_ray = TestRun(engine_opts, projector, method, opts, tgt_lang, pivot_lang) if engine_opts.engine == "ray" else None
     if predictions is not None:  # the exported side again (from the translation cache) to check the texts
-        exported, _ = _pivot_examples(corpus, projector.translator(tgt_lang, pivot_lang), tgt_lang, pivot_lang)
+        exported, _ = (on_ray.pivot(originals) if on_ray else
+                       _pivot_examples(corpus, projector.translator(tgt_lang, pivot_lang), tgt_lang, pivot_lang))
         pivot = _read_predictions(predictions, originals, pivot_lang, exported)
         statuses: Counter[str] = Counter({"from predictions file": len(pivot)})
     else:
-        mt = projector.translator(tgt_lang, pivot_lang)
+        mt = None if on_ray else projector.translator(tgt_lang, pivot_lang)
         start = time.perf_counter()
-        pivot, statuses = _pivot_examples(corpus, mt, tgt_lang, pivot_lang)
+        pivot, statuses = on_ray.pivot(originals) if on_ray else _pivot_examples(corpus, mt, tgt_lang, pivot_lang)
         translate_seconds = time.perf_counter() - start
         if export is not None:
             exported = [p.replace(tokens=tuple(tokenize(p.text, pivot_lang))) for p in pivot]
@@ -169,9 +179,12 @@ def translate_test(
         pred = load_predictor(predictor, label_map=label_map) if isinstance(predictor, str) else predictor
         spans = pred.predict([p.text for p in pivot])
         pivot = [p.replace(spans=tuple(s)) for p, s in zip(pivot, spans)]
-    if mt is None and method_needs_mt(method):
-        mt = projector.translator(pivot_lang, tgt_lang)
-    meth = projector.method(method, opts, translator=mt)
+    if on_ray:  # what the workers load, described by one of them (the driver loads no model)
+        ray_used, meth = on_ray.describe(predictions is None or method_needs_mt(method))
+    else:
+        if mt is None and method_needs_mt(method):
+            mt = projector.translator(pivot_lang, tgt_lang)
+        meth = projector.method(method, opts, translator=mt)
     gold_labels = {s.label for ex in originals for s in ex.spans}
     dropped_labels: Counter[str] = Counter()
     if gold_labels:  # predictor labels the dataset does not use cannot be right: drop and count them
@@ -184,8 +197,9 @@ def translate_test(
     predicted: list[Example] = []
     records: list[dict[str, Any]] = []  # per-example records for the report page
     start = time.perf_counter()
-    for orig, result in zip(originals, project_examples(pivot, meth, pivot_lang, tgt_lang,
-                                                        templates=[o.text for o in originals])):
+    projected = (on_ray.project(pivot, originals) if on_ray else
+                 project_examples(pivot, meth, pivot_lang, tgt_lang, templates=[o.text for o in originals]))
+    for orig, result in zip(originals, projected):
         lang_report.add(result, split="test", kept=True)
         records.append(example_record(result, "test", True))
         predicted.append(orig.replace(spans=result.target.spans, events=(), span_meta=()))
@@ -206,11 +220,11 @@ def translate_test(
     if output is not None:
         write(pred_corpus, output, format=output_format or (corpus.info.format if corpus.info.format != "hf" else None),
               snap="expand")
-    used = mt_options_of(mt, mt_opts) if mt is not None else None
+    used = ray_used if on_ray else mt_options_of(mt, mt_opts) if mt is not None else None
     signature = run_signature(task="translate-test", src_lang=tgt_lang, tgt_lang=pivot_lang, method=meth.signature(),
                               mt=used.signature() if used is not None else "none",
                               extra={"predictor": getattr(predictor, "name", predictor) if predictor else
-                                     f"file:{predictions}"})
+                                     f"file:{predictions}", **({"engine": "ray"} if on_ray else {})})
     options = {"method": {"name": meth.name, **(meth.options.to_dict() if isinstance(getattr(meth, "options", None),
                                                                                    Options) else {})},
                "mt": used.key() if used is not None else None}
