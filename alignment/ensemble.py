@@ -50,10 +50,16 @@ class EnsembleAligner:
     def align(self, src_tokens_batch: Sequence[Sequence[str]],
               tgt_tokens_batch: Sequence[Sequence[str]]) -> list[AlignmentResult]:
         """Align with every member and combine their links pair by pair."""
+        return self.align_members(src_tokens_batch, tgt_tokens_batch)[0]
+
+    def align_members(self, src_tokens_batch: Sequence[Sequence[str]], tgt_tokens_batch: Sequence[Sequence[str]]
+                      ) -> tuple[list[AlignmentResult], list[list[AlignmentResult]]]:
+        """The combined links of each pair and each member's links of it (every member runs once)."""
         src_batch, tgt_batch = check_batch(src_tokens_batch, tgt_tokens_batch)
         per_aligner = [a.align(src_batch, tgt_batch) for a in self.aligners]
-        return [combine_links([res[k] for res in per_aligner], self.method, self.weights, self.threshold)
-                for k in range(len(src_batch))]
+        members = [[res[k] for res in per_aligner] for k in range(len(src_batch))]
+        combined = [combine_links(m, self.method, self.weights, self.threshold) for m in members]
+        return combined, members
 
     def __repr__(self) -> str:
         return f"EnsembleAligner({self.aligners!r}, method={self.method!r})"

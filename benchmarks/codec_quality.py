@@ -101,35 +101,103 @@ def build_inputs(seed: int) -> tuple[list[Any], list[list[tuple[int, int]]]]:
     return inputs, gold
 
 
-def score_outputs(outputs: list[Any], inputs: list[Any], gold: list[list[tuple[int, int]]]) -> dict[str, Any]:
-    """Exact-match accuracy and word-level F1 of the projected ranges; the chosen ranges for agreement."""
-    hit = n = 0
-    tp = n_pred = n_gold = 0
-    chosen: list[tuple[int, int] | None] = []
-    for out, item, gl in zip(outputs, inputs, gold, strict=True):
+def score_ranges(chosen: list[tuple[int, int] | None], inputs: list[Any], gold: list[list[tuple[int, int]]],
+                 keep: set[int] | None = None) -> dict[str, Any]:
+    """Exact-match accuracy and word-level F1 of chosen target ranges (one per span, in order; None:
+    failed), over the sentences ``keep`` (default: all)."""
+    hit = n = tp = n_pred = n_gold = failed = 0
+    flat = iter(chosen)
+    for k, (item, gl) in enumerate(zip(inputs, gold, strict=True)):
         words = {(t.start, t.end) for t in item.template_tokens}
-        for proj, (gs, ge) in zip(out.spans, gl, strict=True):
+        for gs, ge in gl:
+            rng = next(flat)
+            if keep is not None and k not in keep:
+                continue
             n += 1
             g = {w for w in words if gs <= w[0] and w[1] <= ge}
             n_gold += len(g)
-            if proj.target is None:
-                chosen.append(None)
+            if rng is None:
+                failed += 1
                 continue
-            rng = (proj.target.start, proj.target.end)
-            chosen.append(rng)
             hit += rng == (gs, ge)
             p = {w for w in words if rng[0] <= w[0] and w[1] <= rng[1]}
             n_pred += len(p)
             tp += len(p & g)
     prec, rec = tp / max(1, n_pred), tp / max(1, n_gold)
     return {"accuracy": round(hit / max(1, n), 4), "word_f1": round(2 * prec * rec / max(1e-9, prec + rec), 4),
-            "failed": sum(c is None for c in chosen), "spans": n, "_chosen": chosen}
+            "failed": failed, "spans": n}
+
+
+def score_outputs(outputs: list[Any], inputs: list[Any], gold: list[list[tuple[int, int]]]) -> dict[str, Any]:
+    """:func:`score_ranges` of the methods' outputs, with the chosen ranges (``_chosen``) for agreement."""
+    chosen = [(p.target.start, p.target.end) if p.target is not None else None for out in outputs for p in out.spans]
+    halves = {f"half_{h}": score_ranges(chosen, inputs, gold, half(len(inputs), h)) for h in (0, 1)}
+    return {**score_ranges(chosen, inputs, gold), **halves, "_chosen": chosen}
+
+
+def half(n: int, h: int) -> set[int]:
+    """Sentence indices of half ``h`` (0: the first half, 1: the second)."""
+    return set(range(n // 2)) if h == 0 else set(range(n // 2, n))
+
+
+#: the grid the guided weights are fitted on (see projector.methods._guided)
+WEIGHT_GRID = {"mt": (0.0, 0.1, 0.25, 0.5, 1.0), "src": (0.0, 0.5, 1.0, 2.0), "tgt": (0.0, 0.5, 1.0, 2.0),
+               "lex": (0.0, 0.5, 1.0, 2.0), "rev": (0.0, 0.05, 0.1, 0.25)}
+
+
+def fit_guided(outputs: list[Any], inputs: list[Any], gold: list[list[tuple[int, int]]], lex_keep: float,
+               rev_keep: float) -> dict[str, Any]:
+    """Fit the guided weights on each half, score them on the other (the swap too), and on all: the
+    choice before overlap resolution, from the candidates' features the run recorded."""
+    import itertools
+
+    from projector.methods._guided import Features, choose
+
+    spans = []
+    for out in outputs:
+        for cands in out.info["guided"]:
+            spans.append([((c["start"], c["end"]), Features(c["mt"], c["src_cov"], c["tgt_cov"], c["lex"], c["rev"],
+                                                            c["src_words"])) for c in cands])
+    names = list(WEIGHT_GRID)
+
+    def chosen_with(weights: dict[str, float]) -> list[tuple[int, int] | None]:
+        out: list[tuple[int, int] | None] = []
+        for cands in spans:
+            order = choose([f for _, f in cands], weights, lex_keep=lex_keep, rev_keep=rev_keep)
+            out.append(cands[order[0]][0] if order else None)
+        return out
+
+    def best_on(keep: set[int] | None) -> tuple[dict[str, float], dict[str, Any]]:
+        best: tuple[tuple[float, float], dict[str, float]] | None = None
+        for combo in itertools.product(*(WEIGHT_GRID[n] for n in names)):
+            w = dict(zip(names, combo, strict=True))
+            r = score_ranges(chosen_with(w), inputs, gold, keep)
+            key = (r["accuracy"], r["word_f1"])
+            if best is None or key > best[0]:
+                best = (key, w)
+        assert best is not None
+        return best[1], score_ranges(chosen_with(best[1]), inputs, gold, keep)
+
+    n = len(inputs)
+    result: dict[str, Any] = {}
+    for fit, test in ((0, 1), (1, 0)):
+        w, _ = best_on(half(n, fit))
+        result[f"fit_half_{fit}_weights"] = w
+        result[f"heldout_half_{test}"] = score_ranges(chosen_with(w), inputs, gold, half(n, test))
+    w, r = best_on(None)
+    result.update(fitted_weights=w, fitted_all=r)
+    return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=REPO / "examples" / "models" / "marian-en-pt-demo")
-    ap.add_argument("--searches", default="exact,pruned,beam")
+    ap.add_argument("--searches", default="exact,beam,guided",
+                    help="codec searches: exact, pruned, beam, beam:N, guided (aligner: the encoder's vote), "
+                         "guided-eflomal (eflomal alone as guide)")
+    ap.add_argument("--encoder", default=None, help="encoder of align and guided (default: multilingual-e5-small)")
+    ap.add_argument("--fit-guided", action="store_true",
+                    help="fit the guided weights on each half, report the other half (and the swap)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=None, help="first N sentences only")
@@ -143,6 +211,8 @@ def main() -> None:
         print(f"skipped: no model at {args.model} (examples/distill/export.py writes the demo model)", file=sys.stderr)
         print(json.dumps({"skipped": f"no model at {args.model}"}))
         return
+    from _common import ensure_encoder
+
     from mt_backends.ct2 import CTranslate2Translator
     from projector.methods.codec import CodecMethod
 
@@ -158,21 +228,28 @@ def main() -> None:
     mt.translate([i.text for i in inputs], "en", "pt", beam_size=4)
     plain = time.perf_counter() - t
     result: dict[str, Any] = {"plain_translation_s": round(plain, 2)}
+    encoder = ensure_encoder(args.encoder) if (not args.no_align or "guided" in args.searches) else None
     for search in args.searches.split(","):
         name, _, width = search.partition(":")  # beam:3 = beam search expanding 3 openings
-        method = CodecMethod(translator=mt, search=name, beam_width=int(width) if width else None)
+        if name == "guided":
+            method = CodecMethod(translator=mt, search="guided", encoder=encoder, align_mode="fast")
+        elif name == "guided-eflomal":
+            method = CodecMethod(translator=mt, search="guided", aligner="eflomal")
+        else:
+            method = CodecMethod(translator=mt, search=name, beam_width=int(width) if width else None)
         t = time.perf_counter()
         outs = method.project(inputs, "en", "pt")
         row = score_outputs(outs, inputs, gold)
         row.update(seconds=round(time.perf_counter() - t, 2),
-                   tokens_per_span=round(method.last_stats["tokens"] / max(1, n_spans)))
+                   tokens_per_span=round(method.last_stats["tokens"] / max(1, n_spans)),
+                   sequences_per_span=round(method.last_stats["sequences"] / max(1, n_spans), 2))
         result[f"codec_{search}"] = row
+        if name == "guided" and args.fit_guided:
+            result["guided_fit"] = fit_guided(outs, inputs, gold, method.options.lex_keep, method.options.rev_keep)
     if not args.no_align:
-        from _common import ensure_encoder
-
         from projector.methods.align import AlignMethod
 
-        aligner = AlignMethod(encoder=ensure_encoder(None), mode="fast")
+        aligner = AlignMethod(encoder=encoder, align_mode="fast")
         t = time.perf_counter()
         outs = aligner.project(inputs, "en", "pt")
         row = score_outputs(outs, inputs, gold)
@@ -187,6 +264,19 @@ def main() -> None:
             del row["_chosen"]
             print(f"{key:14s} {row}", file=sys.stderr)
     result.update(sentences=len(inputs), spans=n_spans, model=args.model.name)
+    guided, align = result.get("codec_guided"), result.get("align")
+    if guided and align:  # the issue's targets, on all sentences and on each half
+        for part in ("", "half_0_", "half_1_"):
+            g = guided[part.rstrip("_")] if part else guided
+            a = align[part.rstrip("_")] if part else align
+            result[f"{part}guided_accuracy"], result[f"{part}align_accuracy"] = g["accuracy"], a["accuracy"]
+            result[f"{part}guided_word_f1"], result[f"{part}align_word_f1"] = g["word_f1"], a["word_f1"]
+        result["guided_failed"], result["align_failed"] = guided["failed"], align["failed"]
+        result["targets_met"] = all(
+            result[f"{p}guided_accuracy"] >= result[f"{p}align_accuracy"] + 0.03
+            and result[f"{p}guided_word_f1"] >= result[f"{p}align_word_f1"] + 0.02 for p in ("", "half_0_", "half_1_")
+        ) and guided["failed"] <= align["failed"]
+    result["load_average_1min"] = round(__import__("os").getloadavg()[0], 2)
     print(json.dumps(result))
 
 

@@ -38,6 +38,7 @@ import copy
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -151,6 +152,9 @@ def main() -> None:
     ap.add_argument("--trained", type=int, default=0, metavar="STEPS",
                     help="use a small Marian trained STEPS steps on synthetic marked data instead of the "
                          "random Opus-MT-sized one")
+    ap.add_argument("--encoder", default=None, help="encoder of the guided search's aligner (default: "
+                    "multilingual-e5-small, fast mode)")
+    ap.add_argument("--no-demo", action="store_true", help="skip the standing second run on the demo model")
     ap.add_argument("--model", type=Path, default=None,
                     help="a real Marian model folder (CTranslate2 or Hugging Face) instead of a built one; "
                          "real sentences with gold spans")
@@ -205,8 +209,15 @@ def main() -> None:
     with_tpl = [ProjectionInput(i.text, i.spans, tp) for i, tp in zip(inputs, templates, strict=True)]
 
     rows = {}
-    for mode in ("pruned", "beam", "exact") if args.full else ("pruned", "beam"):
-        method = CodecMethod(translator=mt, search=mode, top_n=args.top_n)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import ensure_encoder
+
+    encoder = ensure_encoder(args.encoder)
+    for mode in ("pruned", "beam", "guided", "exact") if args.full else ("pruned", "beam", "guided"):
+        guide = {"encoder": encoder, "align_mode": "fast"} if mode == "guided" else {}
+        method = CodecMethod(translator=mt, search=mode, top_n=args.top_n, **guide)
+        if mode == "guided":  # the encoder is loaded once per run, as a Projector does: outside the timing
+            method.guide_aligner("en", "pt")
         t = time.perf_counter()
         method.project(with_tpl, "en", "pt")
         rows[mode] = {"seconds": plain_s + time.perf_counter() - t, **method.last_stats}
@@ -275,7 +286,22 @@ def main() -> None:
                                  "exact_search": round(exact_s / n, 4), "brute_force": round(brute_s / n, 4),
                                  "exact_search_plain_bounds": round(plain_bounds_s / n, 4)},
         "sentences": n, "spans": n_spans, "model": hf.name,
+        "guided_vs_plain_time": round(rows["guided"]["seconds"] / plain_s, 2),
+        "guided_sequences_per_span": round(rows["guided"]["sequences"] / max(1, n_spans), 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
+    result["tokens_per_span"]["guided"] = round(rows["guided"]["tokens"] / n_spans)
+    result["seconds_per_sentence"]["guided_codec"] = round(rows["guided"]["seconds"] / n, 4)
+    demo = REPO / "examples" / "models" / "marian-en-pt-demo"
+    if not args.model and not args.no_demo and (demo / "model.bin").is_file():  # the standing second run
+        cmd = [sys.executable, __file__, "--model", str(demo), "--sentences", str(args.sentences), "--threads",
+               str(args.threads), "--top-n", str(args.top_n), "--work", str(work), "--no-demo"]
+        if args.encoder:
+            cmd += ["--encoder", args.encoder]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"the demo-model run failed:\n{proc.stderr[-3000:]}")
+        result["demo_model"] = json.loads(proc.stdout.strip().splitlines()[-1])
     print(json.dumps(result))
 
 

@@ -41,7 +41,7 @@ COMPUTE_TYPES = ("auto", "default", "int8", "int8_float32", "int8_float16", "int
                  "float16", "bfloat16", "float32")
 DEVICES = ("auto", "cpu", "cuda")
 #: codec's marker placement searches
-SEARCHES = ("exact", "pruned", "beam")
+SEARCHES = ("exact", "pruned", "beam", "guided")
 
 
 def option(default: Any, help: str, *, choices: Sequence[str] | Callable[[], Sequence[str]] | None = None,
@@ -272,14 +272,34 @@ def _rules(name: str) -> Callable[[], Sequence[str]]:
     return names
 
 
+def _encoder() -> Any:
+    return option(None, "Hugging Face encoder (path or Hub id) of the embedding aligner (align; codec's guided "
+                  "search)", model=True)
+
+
+def _aligner() -> Any:
+    return option(None, "aligner: embedding, eflomal, ensemble (default: the benchmark's vote with --encoder, "
+                  "else eflomal)", choices=aligner_names)
+
+
+def _layer() -> Any:
+    return option(None, "encoder layer of the embedding aligner (default: the aligner's)", min=0)
+
+
+def _align_mode() -> Any:
+    return option("exact", "exact (PyTorch, simalign's links) or fast (bfloat16 where native, else CTranslate2 "
+                  "int8)", choices=("exact", "fast"), short="mode")
+
+
 @dataclass(frozen=True)
 class CodecOptions(Options):
     """Options of the codec method (constrained decoding; see :mod:`projector.methods.codec`)."""
 
     kind: ClassVar[str] = "codec"
 
-    search: str = option("exact", "marker placement search: exact, pruned (Codec's positions) or beam (estimate "
-                         "every placement, score the best exactly: fastest)", choices=SEARCHES)
+    search: str = option("exact", "marker placement search: exact, pruned (Codec's positions), beam (estimate "
+                         "every placement, score the best exactly) or guided (score the aligner's candidates)",
+                         choices=SEARCHES)
     beam_width: int | None = option(None, "beam search: openings expanded per span (default: all)", min=1,
                                     short="width", within="search", none="all")
     beam_rescore: int | None = option(None, "beam search: estimates scored exactly (default: 2 x top-n)", min=0,
@@ -294,12 +314,38 @@ class CodecOptions(Options):
     rev_keep: float = option(-5.0, "re-ranking: a candidate with this reverse log-prob is viable", max=0.0)
     lex_sure: float = option(0.9, "re-ranking: similarity above which the reverse score decides", min=0.0, max=1.0)
     batch_candidates: int = option(16, "placements a span scores per round of the search", min=1)
+    max_sequences: int | None = option(400, "exact/pruned search: sequences one span may score before it returns "
+                                       "its best so far (fuzzy; none: no bound)", min=1, short="budget",
+                                       none="unbounded")
     open_marker: str = option("[", "opening marker")
     close_marker: str = option("]", "closing marker")
     scorer_model: str | None = option(None, "a separate (marker-fine-tuned) model that scores placements",
                                       model=True, short="scorer")
     scorer_tokenizer: str | None = option(None, "tokenizer of the scorer model (e.g. its base NLLB model)",
                                           model=True)
+    encoder: str | None = _encoder()
+    aligner: str | None = _aligner()
+    layer: int | None = _layer()
+    align_mode: str = _align_mode()
+    widen: int = option(1, "guided search: candidates widened and narrowed by up to this many words", min=0)
+    guided_mt: float = option(0.25, "guided search: weight of the MT log-prob gap to the span's best candidate",
+                              min=0.0, short="w_mt")
+    guided_src: float = option(1.0, "guided search: weight of the share of the span's words linked into a "
+                               "candidate", min=0.0, short="w_src")
+    guided_tgt: float = option(1.0, "guided search: weight of the share of a candidate's words linked to the span",
+                               min=0.0, short="w_tgt")
+    guided_lex: float = option(1.0, "guided search: weight of the lexical similarity", min=0.0, short="w_lex")
+    guided_rev: float = option(0.1, "guided search: weight of the reverse score per source word", min=0.0,
+                               short="w_rev")
+
+    def guided_weights(self) -> dict[str, float]:
+        """The guided search's weights by feature (see :mod:`projector.methods._guided`)."""
+        return {"mt": self.guided_mt, "src": self.guided_src, "tgt": self.guided_tgt, "lex": self.guided_lex,
+                "rev": self.guided_rev}
+
+    def guide(self) -> AlignOptions:
+        """The guided search's aligner, as the align method's options."""
+        return AlignOptions(encoder=self.encoder, aligner=self.aligner, layer=self.layer, align_mode=self.align_mode)
 
 
 @dataclass(frozen=True)
@@ -323,13 +369,10 @@ class AlignOptions(Options):
 
     kind: ClassVar[str] = "align"
 
-    encoder: str | None = option(None, "Hugging Face encoder (path or Hub id) for the embedding aligner",
-                                 model=True)
-    aligner: str | None = option(None, "aligner: embedding, eflomal, ensemble (default: the benchmark's vote "
-                                 "with --encoder, else eflomal)", choices=aligner_names)
-    layer: int | None = option(None, "encoder layer of the embedding aligner (default: the aligner's)", min=0)
-    align_mode: str = option("exact", "exact (PyTorch, simalign's links) or fast (bfloat16 where native, else "
-                             "CTranslate2 int8)", choices=("exact", "fast"), short="mode")
+    encoder: str | None = _encoder()
+    aligner: str | None = _aligner()
+    layer: int | None = _layer()
+    align_mode: str = _align_mode()
     extra_text_root: str | None = option(None, "an MT test-set folder whose parallel text sharpens eflomal",
                                          model=True, short="extra")
     gap_fill: int = option(3, "span heuristics: fill gaps of up to this many target words", min=0)

@@ -64,6 +64,7 @@ EasyProject marker-fine-tuned NLLB as scorer, whose tokenizer comes from the bas
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -91,7 +92,14 @@ from .base import ProjectionInput, ProjectionOutput, SpanProjection, failed_outp
 
 logger = logging.getLogger("projector.methods")
 
-__all__ = ["CodecMethod", "mark_source"]
+__all__ = ["CodecMethod", "mark_source", "DEFAULT_MAX_SEARCH_TOKENS"]
+
+#: target tokens the exact/pruned search of one span may score before it returns its best placement so
+#: far (status fuzzy, :data:`_BUDGET_REASON`): a count, not a time, so runs stay deterministic and
+#: resumable. A span of an ordinary CoNLL-03 sentence scores ~5,600 on average (110 sequences of ~50
+#: tokens); a span among 21 names of a 66-word sentence could score 50,000+ (393 s for the sentence).
+DEFAULT_MAX_SEARCH_TOKENS = 10_000
+_BUDGET_REASON = "search budget reached (max_search_tokens): best placement found so far"
 
 
 
@@ -140,8 +148,15 @@ class CodecMethod:
         self._markers: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {}
         self._reverse_ok: dict[tuple[str, str], bool] = {}
         self._probe_ok: bool | None = None
+        self._guide: Any = None
         #: work of the last :meth:`project` call (scored sequences/tokens, seconds per phase)
         self.last_stats: dict[str, Any] = {}
+
+    @property
+    def max_search_tokens(self) -> int | None:
+        """The per-span budget of the exact/pruned search, in scored target tokens
+        (``CodecOptions.max_search_tokens``; ``None``: no bound)."""
+        return getattr(self.options, "max_search_tokens", DEFAULT_MAX_SEARCH_TOKENS)
 
     def signature(self) -> str:
         """The options' signature with the models used (translator, and the scorer when separate)."""
@@ -232,8 +247,20 @@ class CodecMethod:
                            "search_s": t2 - t1, "rerank_s": t3 - t2}
         return [o for o in outputs if o is not None]
 
+    def guide_aligner(self, src_lang: str, tgt_lang: str) -> Any:
+        """The guided search's aligner (built once per pair as the align method builds it)."""
+        if self._guide is None:
+            from .align import AlignMethod
+
+            self._guide = AlignMethod(options=self.options.guide())
+        return self._guide._aligner(src_lang, tgt_lang)
+
     def _search_all(self, inputs: Sequence[ProjectionInput], templates: list[str | None], live: list[int],
                     src_lang: str, tgt_lang: str, stats: SearchStats) -> dict[int, Any]:
+        if self.options.search == "guided":
+            from ._guided import guided_search
+
+            return guided_search(self, inputs, templates, live, src_lang, tgt_lang, stats)
         per_input, tasks, keys = self.build_tasks(inputs, templates, live, src_lang, tgt_lang, stats)
         o_pieces, c_pieces, _ = self._marker_pieces(tgt_lang)
         probe = self._can_probe(src_lang, tgt_lang)
@@ -242,7 +269,8 @@ class CodecMethod:
                                       opens=self.options.beam_width, rescore=self.options.beam_rescore, stats=stats)
         else:
             results = search_placements(self._score(src_lang, tgt_lang), tasks, o_pieces, c_pieces,
-                                        batch_candidates=self.options.batch_candidates, stats=stats, probe=probe)
+                                        batch_candidates=self.options.batch_candidates, stats=stats, probe=probe,
+                                        max_tokens=self.max_search_tokens)
         out: dict[int, Any] = {k: {"d": per_input[k], "spans": {}} for k in live}
         for (k, s), task, res in zip(keys, tasks, results, strict=True):
             out[k]["spans"][s] = (task, res)
@@ -362,8 +390,12 @@ class CodecMethod:
         outputs: dict[int, ProjectionOutput] = {}
         for k, entry in placements.items():
             item, tpl = inputs[k], templates[k] or ""
-            ranked = [rerank(cands.get((k, s), []), lex_keep=self.options.lex_keep, rev_keep=self.options.rev_keep,
-                             lex_sure=self.options.lex_sure) for s in range(len(item.spans))]
+            if "guided" in entry:
+                ranked = [self._guided_rank(cands.get((k, s), []), entry["guided"].get(s, {}))
+                          for s in range(len(item.spans))]
+            else:
+                ranked = [rerank(cands.get((k, s), []), lex_keep=self.options.lex_keep, rev_keep=self.options.rev_keep,
+                                 lex_sure=self.options.lex_sure) for s in range(len(item.spans))]
             settled = resolve_overlaps([(sp.start, sp.end) for sp in item.spans], ranked)
             projs: list[SpanProjection] = []
             for s, span in enumerate(item.spans):
@@ -377,14 +409,34 @@ class CodecMethod:
                 target = Span(c.start, c.end, span.label)
                 if st.moved:
                     projs.append(SpanProjection(span, target, SpanStatus.FUZZY, "moved by an overlap", c.score))
+                elif task is not None and task.truncated:  # the search's best so far, not its proven best
+                    projs.append(SpanProjection(span, target, SpanStatus.FUZZY, _BUDGET_REASON, c.score))
                 else:
                     projs.append(SpanProjection(span, target, SpanStatus.PROJECTED, None, c.score))
             o, cl, origin = self._marker_pieces(tgt_lang)
             info = {"template": tpl, "search": self.options.search, "marker_pieces": [list(o), list(cl)],
                     "marker_origin": origin, "reverse_scores": bool(self._reverse_ok.get((src_lang, tgt_lang))),
                     "candidates": [len(cands.get((k, s), [])) for s in range(len(item.spans))]}
+            if "guided" in entry:  # every candidate's features, for inspection and for fitting the weights
+                from ._guided import features_of
+
+                info["guided"] = [[{"start": c.start, "end": c.end, **dataclasses.asdict(f)}
+                                   for c, f in zip(cands.get((k, s), []),
+                                                   features_of(cands.get((k, s), []), entry["guided"].get(s, {})),
+                                                   strict=True)] for s in range(len(item.spans))]
             outputs[k] = ProjectionOutput(tpl, tuple(projs), tstatus[k][0], tstatus[k][1], info)
         return outputs
+
+    def _guided_rank(self, cands: list[Candidate], covs: dict[tuple[int, int], tuple[float, float, int]]) -> list[Candidate]:
+        """The guided search's choice (:func:`projector.methods._guided.choose`): viable candidates, best
+        combined score first; each candidate's ``score`` becomes its combined score."""
+        from ._guided import choose, combined_score, features_of
+
+        feats = features_of(cands, covs)
+        weights = self.options.guided_weights()
+        order = choose(feats, weights, lex_keep=self.options.lex_keep, rev_keep=self.options.rev_keep)
+        return [Candidate(cands[n].start, cands[n].end, combined_score(feats[n], weights), pos, cands[n].lex,
+                          cands[n].rev) for pos, n in enumerate(order)]
 
     @staticmethod
     def _failure_reason(task: SearchTask | None, cands: list[Candidate] | None, ranked: list[Candidate],
@@ -396,6 +448,8 @@ class CodecMethod:
             return "cannot score: " + re.sub(r"\d+", "N", task.reason or task.status)
         if task is not None and not task.opens:
             return "no allowed marker position in the target"
+        if task is not None and task.truncated and not cands:
+            return "search budget (max_search_tokens) reached before a placement was scored"
         if not cands:
             return "no candidate placement"
         if not ranked:
