@@ -69,6 +69,8 @@ class SearchTask:
     open_probe: list[float] | None = None
     status: str = "ok"
     reason: str | None = None
+    #: set by the search: it stopped at its ``max_tokens`` budget and returned its best so far
+    truncated: bool = False
 
 
 @dataclass
@@ -217,9 +219,15 @@ class _Search:
     """Best-first state of one task."""
 
     def __init__(self, task: SearchTask, open_pieces: Sequence[str], close_pieces: Sequence[str],
-                 probe: bool = False) -> None:
+                 probe: bool = False, limit: int | None = None) -> None:
         self.task = task
         self.probe = probe
+        # sequences this search may score (None: no bound): its token budget over the length of one
+        # marked sequence (template + markers + EOS), so a long template gets fewer sequences
+        seq_len = len(task.template) + len(open_pieces) + len(close_pieces) + 1
+        self.limit = None if limit is None else max(1, limit // seq_len)
+        self.used = 0
+        self.stopped = False
         self.O, self.C = list(open_pieces), list(close_pieces)
         self.heap: list[tuple[float, int, int, int]] = []  # (-bound, kind, i, j)
         self.final: list[Placement] = []
@@ -258,11 +266,22 @@ class _Search:
 
     @property
     def finished(self) -> bool:
-        return not self.need_prefix and (len(self.final) >= self.task.top_n or not self.heap)
+        return not self.need_prefix and (len(self.final) >= self.task.top_n or not self.heap or self.stopped)
+
+    def _stop(self) -> list[tuple[int, int, int, list[str]]]:
+        """The budget is spent: keep the exact scores found so far (the best-so-far result). When there
+        is none yet, score the ``top_n`` placements of best bound once more, and stop."""
+        self.stopped = self.task.truncated = True
+        if self.final or any(n[1] == _DONE for n in self.heap):
+            return []
+        pairs = sorted(n for n in self.heap if n[1] == _PAIR)[: self.task.top_n]
+        self.heap = []
+        return [(_PAIR, i, j, marked_target(self.task.template, self.O, self.C, i, j)) for _, _, i, j in pairs]
 
     def requests(self, budget: int) -> list[tuple[int, int, int, list[str]]]:
         """Nodes to score this round: (kind, i, j, target pieces)."""
         if self.need_prefix:
+            self.used += 1
             return [(-1, -1, -1, list(self.task.template))]
         while self.heap and self.heap[0][1] == _DONE and len(self.final) < self.task.top_n:
             neg, _, i, j = heapq.heappop(self.heap)
@@ -271,6 +290,10 @@ class _Search:
         kept: list[tuple[float, int, int, int]] = []
         if len(self.final) >= self.task.top_n:
             return out
+        if self.limit is not None:
+            if self.used >= self.limit:
+                return self._stop()
+            budget = min(budget, self.limit - self.used)
         thr = self._threshold()
         while self.heap and len(out) < budget:
             node = heapq.heappop(self.heap)
@@ -288,6 +311,7 @@ class _Search:
                 out.append((_PAIR, i, j, marked_target(self.task.template, self.O, self.C, i, j)))
         for node in kept:
             heapq.heappush(self.heap, node)
+        self.used += len(out)
         return out
 
     def feed(self, kind: int, i: int, j: int, res: Any) -> None:
@@ -322,9 +346,16 @@ class _Search:
 
 def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: Sequence[str],
                       close_pieces: Sequence[str], *, batch_candidates: int = 16,
-                      stats: SearchStats | None = None, probe: bool = False) -> list[list[Placement]]:
+                      stats: SearchStats | None = None, probe: bool = False,
+                      max_tokens: int | None = None) -> list[list[Placement]]:
     """Exact top-n placements of every task, best first; all tasks advance together, one batched
     ``score(sources, targets)`` call per round.
+
+    ``max_tokens`` bounds the target tokens one task may score (its passes and placements, each about
+    the template's length; ``None``: no bound): a task that reaches it stops and returns the best exact
+    placements it has scored so far (when it has none yet, its ``top_n`` placements of best bound are
+    scored once more), with ``task.truncated`` set. The bound is a count, not a time, so results stay
+    deterministic and a resumed run equals an uninterrupted one.
 
     ``batch_candidates`` is the number of nodes a task may expand per round (the first rounds take
     fewer: 2, 4, 8... so that short searches do little extra work). With ``probe``, ``score`` takes
@@ -332,7 +363,9 @@ def search_placements(score: ScoreFn, tasks: Sequence[SearchTask], open_pieces: 
     bounds include the markers' own log-probabilities.
     """
     stats = stats if stats is not None else SearchStats()
-    searches = [_Search(t, open_pieces, close_pieces, probe) for t in tasks]
+    if max_tokens is not None and max_tokens < 1:
+        raise ValueError("max_tokens must be >= 1 (or None)")
+    searches = [_Search(t, open_pieces, close_pieces, probe, max_tokens) for t in tasks]
     rnd = 0
     while True:
         budget = min(batch_candidates, 2 << rnd)
