@@ -290,7 +290,7 @@ def check_output(path: str | Path, *, folder: bool, inputs: Iterable[str | Path]
         if folder and not p.is_dir():
             raise OutputError("exists and is a file; the output is a folder: choose another name", path=p)
         if not folder and p.is_dir():
-            raise OutputError("is a folder; give a file name (or --to hf to write a dataset folder)", path=p)
+            raise OutputError("is a folder; give a file name (or the hf format, which writes a dataset folder)", path=p)
     parent = target.parent
     while not parent.exists():
         parent = parent.parent
