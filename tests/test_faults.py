@@ -161,6 +161,20 @@ def test_eflomal_binary_copy_is_seeded(tmp_path: Path) -> None:
     assert len((tmp_path / "eflomal.seed").read_bytes()) == 8
 
 
+@needs_demo
+def test_two_align_runs_write_the_same_dataset(tmp_path: Path) -> None:
+    from .conftest import write_ner_conll
+
+    src = write_ner_conll(tmp_path / "train.conll", 40, seed=4)
+    reports = []
+    for name in ("a", "b"):
+        result = translate_train(src, tgt_langs="pt", method="align", output=tmp_path / name, output_format="jsonl")
+        reports.append(result.report.languages["pt"].to_dict())
+    assert (tmp_path / "a" / "pt" / "train.jsonl").read_bytes() == (tmp_path / "b" / "pt" / "train.jsonl").read_bytes()
+    keys = ("examples_by_status", "fuzzy_by_reason", "failed_by_reason", "spans_by_label")
+    assert [{k: r[k] for k in keys} for r in reports][0] == {k: reports[1][k] for k in keys}
+
+
 # -- 5. every hf output loads as itself ------------------------------------------------------------------------
 
 def test_two_outputs_of_one_shape_load_as_themselves(runner: CliRunner, tmp_path: Path) -> None:
