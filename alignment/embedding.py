@@ -179,11 +179,13 @@ class EmbeddingAligner:
             raise UnknownNameError("embedding aligner mode", mode, ("exact", "fast"))
         if token_type not in ("bpe", "word"):
             raise UnknownNameError("token type", token_type, ("bpe", "word"))
-        if unspaced not in ("text", "words"):
-            raise UnknownNameError("unspaced-script encoding", unspaced, ("text", "words"))
+        if unspaced not in ("text", "split", "words"):
+            raise UnknownNameError("unspaced-script encoding", unspaced, ("text", "split", "words"))
         if layer < 1:
             raise ConfigError(f"layer must be >= 1 (0 is the embedding layer), got {layer}")
-        self.model_name = MODEL_ALIASES.get(model, model)
+        from .e5 import resolve_encoder
+
+        self.model_name = resolve_encoder(MODEL_ALIASES.get(model, model))
         self.layer = layer
         self.method = canonical_method(method)
         self.mode = mode
@@ -368,6 +370,8 @@ class EmbeddingAligner:
         if all(len(spans) == 1 for _, spans in units):  # words encoded on their own
             return [(ids, [(0,)] * len(ids)) for ids in self._word_pieces([text for text, _ in units])]
         backend = self.tokenizer._tokenizer
+        if self.unspaced == "split":
+            return [self._split_pieces(text, spans) for text, spans in units]
         out = []
         for enc, (_, spans) in zip(backend.encode_batch([text for text, _ in units], add_special_tokens=False),
                                    units, strict=True):
@@ -375,10 +379,26 @@ class EmbeddingAligner:
             out.append((list(enc.ids), covers))
         return out
 
+    def _split_pieces(self, text: str, spans: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int, ...]]]:
+        """The pieces of a unit split at its words' boundaries: the first word as the tokenizer writes a
+        word, every later word by the tokenizer's model alone (no word-start marker: as inside text)."""
+        backend = self.tokenizer._tokenizer
+        first = backend.encode(text[spans[0][0]:spans[0][1]], add_special_tokens=False)
+        ids = list(first.ids)
+        covers: list[tuple[int, ...]] = [(0,) if p.replace("▁", "") else () for p in first.tokens]
+        for k, (a, b) in enumerate(spans[1:], start=1):
+            word = text[a:b]
+            if backend.normalizer is not None:
+                word = backend.normalizer.normalize_str(word)
+            pieces = backend.model.tokenize(word)
+            ids += [p.id for p in pieces]
+            covers += [(k,)] * len(pieces)
+        return ids, covers
+
     def _sentence_pieces(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[int], list[tuple[int, ...]]]]:
         """Each sentence's piece ids and the words each piece covers (see ``unspaced``)."""
         backend = getattr(self.tokenizer, "_tokenizer", None)  # offsets need the Rust tokenizer
-        join = self.unspaced == "text" and backend is not None and hasattr(backend, "encode_batch")
+        join = self.unspaced != "words" and backend is not None and hasattr(backend, "encode_batch")
         per_sentence = [text_units(words, join) for words in sentences]
         # one tokenizer call for every unit of every sentence (a call per sentence costs more)
         flat = self._unit_pieces([u for units in per_sentence for u in units])

@@ -41,7 +41,7 @@ COMPUTE_TYPES = ("auto", "default", "int8", "int8_float32", "int8_float16", "int
                  "float16", "bfloat16", "float32")
 DEVICES = ("auto", "cpu", "cuda")
 #: codec's marker placement searches
-SEARCHES = ("exact", "pruned", "beam", "guided")
+SEARCHES = ("auto", "exact", "pruned", "beam", "guided")
 
 
 def option(default: Any, help: str, *, choices: Sequence[str] | Callable[[], Sequence[str]] | None = None,
@@ -235,6 +235,10 @@ def portable_model(name: str, *, fingerprint: bool = False) -> str:
     keeps it and changing the model changes it). Never an absolute path."""
     from pathlib import Path
 
+    from alignment.e5 import builtin_key
+
+    if (builtin := builtin_key(str(name))) is not None:  # the built-in encoder: its model and source version
+        return builtin if fingerprint else str(name)
     path = Path(str(name)).expanduser()
     if not path.exists():
         return str(name)
@@ -297,8 +301,9 @@ class CodecOptions(Options):
 
     kind: ClassVar[str] = "codec"
 
-    search: str = option("exact", "marker placement search: exact, pruned (Codec's positions), beam (estimate "
-                         "every placement, score the best exactly) or guided (score the aligner's candidates)",
+    search: str = option("auto", "marker placement search: exact, pruned (Codec's positions), beam (estimate "
+                         "every placement, score the best exactly), guided (score the aligner's candidates), or "
+                         "auto: guided with an encoder, else beam (chosen by benchmarks/codec_quality.py)",
                          choices=SEARCHES)
     beam_width: int | None = option(None, "beam search: openings expanded per span (default: all)", min=1,
                                     short="width", within="search", none="all")
@@ -337,6 +342,14 @@ class CodecOptions(Options):
     guided_lex: float = option(1.0, "guided search: weight of the lexical similarity", min=0.0, short="w_lex")
     guided_rev: float = option(0.1, "guided search: weight of the reverse score per source word", min=0.0,
                                short="w_rev")
+
+    def resolved(self) -> CodecOptions:
+        """These options with ``search="auto"`` made concrete: ``guided`` when an encoder is given (it
+        measures best), else ``beam`` (better than exact at a quarter of its cost; guided on eflomal alone
+        measures worse than both on small batches)."""
+        if self.search != "auto":
+            return self
+        return self.replace(search="guided" if self.encoder else "beam")
 
     def guided_weights(self) -> dict[str, float]:
         """The guided search's weights by feature (see :mod:`projector.methods._guided`)."""

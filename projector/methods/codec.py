@@ -131,7 +131,7 @@ class CodecMethod:
 
     def __init__(self, translator: Any | None = None, model: str | None = None, scorer: Any | None = None,
                  options: CodecOptions | None = None, *, mt: MTOptions | None = None, **overrides: Any) -> None:
-        self.options = merge_options(CodecOptions, options, overrides)
+        self.options = merge_options(CodecOptions, options, overrides).resolved()
         opts, mt = self.options, mt or MTOptions()
         mt_ = resolve_translator(translator, model, mt=mt)
         sc = resolve_translator(scorer, opts.scorer_model, what="scorer", mt=mt, tokenizer=opts.scorer_tokenizer)

@@ -137,3 +137,25 @@ def test_guided_in_translation_mode_with_events(ct2_translators: dict[str, Any],
     assert r.target.text and len(r.triggers) == 1 and len(r.arguments[0]) == 2
     assert all(p.status in SpanStatus.ALL for p in r.all_projections())
     assert "codec(search=guided" in method.signature()
+
+
+@pytest.mark.slow
+def test_translate_test_through_guided(tmp_path: Path, tiny_nllb: Path, tiny_encoder: Path,
+                                       projector_cache: Path) -> None:
+    """Template mode: the original sentence is the template; the guide aligns the pivot side to it."""
+    from projector import read, translate_test
+    from tests.test_translate_test import PT, _label_pivot_side
+
+    src = tmp_path / "test.conll"
+    src.write_text(PT, encoding="utf-8")
+    translate_test(src, tgt_lang="pt", model=str(tiny_nllb), export=tmp_path / "en.jsonl")
+    _label_pivot_side(tmp_path / "en.jsonl", tmp_path / "en_labeled.jsonl")
+    options = {"search": "guided", "aligner": "embedding", "encoder": str(tiny_encoder), "layer": 2}
+    result = translate_test(src, tgt_lang="pt", method="codec", model=str(tiny_nllb),
+                            predictions=tmp_path / "en_labeled.jsonl", method_options=options)
+    rep = result.report.languages["pt"]
+    assert rep.examples_in == 3 and "codec(search=guided" in result.report.signature
+    n_pred = sum(len(p.spans) for p in read(tmp_path / "en_labeled.jsonl").examples())
+    assert sum(sum(c.values()) for c in rep.spans_by_label.values()) == n_pred  # every predicted span accounted for
+    for orig, pred in zip(read(src).examples(), result.predictions.examples(), strict=True):
+        assert pred.text == orig.text and all(0 <= s.start < s.end <= len(orig.text) for s in pred.spans)
