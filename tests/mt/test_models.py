@@ -311,12 +311,13 @@ def test_ct2_folder_loads_directly(ct2_translators: dict[str, Any], tmp_path: Pa
     converted = ct2_translators["nllb"].path
     direct = CTranslate2Translator(converted, compute_type="float32")
     assert direct.info.family == "nllb" and direct.path == converted
-    # a CTranslate2 folder converted elsewhere: family from the tokenizer files, no metadata
+    # a CTranslate2 folder converted elsewhere: family from the tokenizer files, no metadata; its input
+    # limit from the model itself (the position table in model.bin), as the converted model declares it
     bare = tmp_path / "bare"
     shutil.copytree(converted, bare)
     (bare / "projector_mt.json").unlink()
     other = load_translator(bare, compute_type="float32")
-    assert other.info.family == "nllb" and other.info.max_source_tokens is None
+    assert other.info.family == "nllb" and other.info.max_source_tokens == direct.info.max_source_tokens == 64
     assert other.score(SOURCES[:1], TARGETS[:1], "en", "pt")[0].logprobs == pytest.approx(
         direct.score(SOURCES[:1], TARGETS[:1], "en", "pt")[0].logprobs, abs=1e-5)
     for f in ("tokenizer.json", "tokenizer_config.json"):
