@@ -156,7 +156,9 @@ class EmbeddingAligner:
     library default). ``unspaced`` says what the encoder sees of consecutive words of a script written
     without spaces (Japanese, Chinese, Thai... characters or segmenter words): ``text`` (default) the
     text they form, tokenized by the encoder's own tokenizer, each piece linked through the words whose
-    characters it covers (:mod:`alignment.units`); ``words`` every word on its own, as simalign. Words
+    characters it covers (:mod:`alignment.units`); ``split`` the same text with its pieces cut at the words'
+    boundaries (every word after the first tokenized by the tokenizer's model alone, as inside text: one
+    word per piece); ``words`` every word on its own, as simalign. Words
     of spaced scripts are encoded on their own either way (simalign's links).
 
     Fast mode's ``compute_type``: ``int8`` (CTranslate2, the fastest; about 97% of simalign's links on

@@ -164,7 +164,7 @@ def test_detokenize_rejects_empty_token() -> None:
 TOKENIZE_CASES = [
     ("pt", "Olá, mundo.", ["Olá", ",", "mundo", "."]),
     ("sw", "Habari ya leo, rafiki?", ["Habari", "ya", "leo", ",", "rafiki", "?"]),  # no spaCy rules: xx rules
-    ("ja", "東京へ行く。", ["東", "京", "へ", "行", "く", "。"]),  # no spaces, no segmenter: characters
+    ("km", "ខ្ញុំទៅ។", ["ខ្", "ញុំ", "ទៅ", "។"]),  # no spaces, no segmenter: characters (with their marks)
     ("th", "ABC 12", ["ABC", "12"]),
     (None, "a  b", ["a", "b"]),
 ]

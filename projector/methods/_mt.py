@@ -8,14 +8,12 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..options import MTOptions, portable_model
+from ..scripts import NO_SPACE_LANGS, uses_spaces  # one definition of the language trait (re-exported)
 
 logger = logging.getLogger("projector.methods")
 
 __all__ = ["resolve_translator", "beam_of", "marker_pieces", "uses_spaces", "model_name", "NO_SPACE_LANGS"]
 
-#: languages written without spaces between words (markers may go between any two pieces)
-NO_SPACE_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz",
-                            "zho", "jpn", "tha", "lao", "khm", "mya", "bod", "dzo", "yue"})
 
 
 def resolve_translator(translator: Any | None, model: str | None, *, what: str = "translator",
@@ -74,12 +72,6 @@ def marker_pieces(translator: Any, marker: str, lang: str) -> tuple[tuple[str, .
         raise ConfigError(f"the model cannot write the marker {marker!r} (its tokenizer returns no pieces)")
     logger.warning("no single vocabulary piece for marker %r: using the tokenizer's pieces %s", marker, seg)
     return seg, "tokenizer"
-
-
-def uses_spaces(lang: str) -> bool:
-    """Whether ``lang`` separates words with spaces (False for Chinese, Japanese, Thai...)."""
-    code = lang.replace("_", "-").split("-")[0].lower()
-    return code not in NO_SPACE_LANGS
 
 
 def batched_translate(translator: Any, texts: Sequence[str], src: str, tgt: str, **kw: Any) -> list[Any]:

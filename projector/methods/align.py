@@ -1,6 +1,7 @@
 """The ``align`` projection method: translate (or take the given target), word-align, project spans.
 
-Both sides are split into words (spaCy's rules for the language), each source span is snapped to the
+Both sides are split into words (spaCy's rules for the language; for languages written without spaces the
+segmenter of :mod:`projector.segment`, or characters), each source span is snapped to the
 words it touches, the batch is word-aligned by an aligner from :mod:`alignment` (with an encoder: the
 best configuration of ``benchmarks/projection_quality.py``; without: eflomal), and the span heuristics of
 :mod:`alignment.heuristics` (gap filling, punctuation trimming, largest group, conflict rule: each a named
@@ -14,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..convert import Snap, snap_span, tokenize
-from ..data import Span, SpanStatus
+from ..data import Span, SpanStatus, Token
 from ..errors import ConfigError
 from ..langs import base_lang
 from ..options import AlignOptions, MTOptions, merge_options
+from ..scripts import uses_spaces
 from ._mt import model_name, resolve_translator
 from .base import ProjectionInput, ProjectionOutput, SpanProjection, failed_output
 
@@ -128,14 +130,19 @@ class AlignMethod:
             self._project_batch(inputs, targets, batch, statuses, outputs, src_lang, tgt_lang)
         return [o for o in outputs if o is not None]
 
+    def _words(self, text: str, lang: str) -> list[Token]:
+        """The word tokens of ``text``: spaCy's rules, or for a language written without spaces the
+        segmenter of the options (``auto``: :mod:`projector.segment`'s choice for the language)."""
+        return tokenize(text, lang, backend="auto" if uses_spaces(lang) else self.options.segmenter)
+
     def _project_batch(self, inputs: Sequence[ProjectionInput], targets: list[str | None], batch: list[int],
                        statuses: list[tuple[str, str | None]], outputs: list[ProjectionOutput | None],
                        src_lang: str, tgt_lang: str) -> None:
         from alignment.heuristics import project_spans
 
-        src_tok = [list(inputs[k].tokens) or tokenize(inputs[k].text, src_lang) for k in batch]
+        src_tok = [list(inputs[k].tokens) or self._words(inputs[k].text, src_lang) for k in batch]
         tgt_tok = [list(inputs[k].template_tokens) if inputs[k].template is not None and inputs[k].template_tokens
-                   else tokenize(targets[k] or "", tgt_lang) for k in batch]
+                   else self._words(targets[k] or "", tgt_lang) for k in batch]
         links = self._aligner(src_lang, tgt_lang).align([[t.text for t in s] for s in src_tok],
                                                           [[t.text for t in t_] for t_ in tgt_tok])
         for pos, k in enumerate(batch):

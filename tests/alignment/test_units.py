@@ -48,3 +48,10 @@ def test_unspaced_tokens_are_encoded_as_their_text(e5_encoder) -> None:
     assert len(ids_w) > len(ids)  # every character on its own: more, unnatural pieces
     en = ["Do", "I", "need", "an", "umbrella", "?"]
     assert text_mode._sentence_pieces([en]) == words_mode._sentence_pieces([en])
+    # split: pieces cut at the words' boundaries, one word per piece (but a bare ▁)
+    split = EmbeddingAligner(str(e5_encoder), layer=8, method="itermax", mode="exact", unspaced="split")
+    (ids_s, covers_s), = split._sentence_pieces([["水曜", "日", "に", "傘"]])
+    assert all(len(c) <= 1 for c in covers_s)
+    assert [w for c in covers_s for w in c] == sorted(w for c in covers_s for w in c)
+    assert {w for c in covers_s for w in c} == {0, 1, 2, 3}
+    assert split._sentence_pieces([en]) == words_mode._sentence_pieces([en])
