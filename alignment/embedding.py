@@ -374,10 +374,10 @@ class EmbeddingAligner:
         backend = self.tokenizer._tokenizer
         if self.unspaced == "split":
             return [self._split_pieces(text, spans) for text, spans in units]
-        out = []
+        out: list[tuple[list[int], list[tuple[int, ...]]]] = []
         for enc, (_, spans) in zip(backend.encode_batch([text for text, _ in units], add_special_tokens=False),
                                    units, strict=True):
-            covers = [(0,)] * len(enc.ids) if len(spans) == 1 else piece_tokens(enc.tokens, enc.offsets, spans)
+            covers: list[tuple[int, ...]] = [(0,)] * len(enc.ids) if len(spans) == 1 else piece_tokens(enc.tokens, enc.offsets, spans)
             out.append((list(enc.ids), covers))
         return out
 
@@ -486,8 +486,8 @@ class EmbeddingAligner:
             if src.n_words == 0 or tgt.n_words == 0:
                 return None
             xs, ys = self._word_average(src), self._word_average(tgt)
-            src_map = [(w,) for w in range(src.n_words)]
-            tgt_map = [(w,) for w in range(tgt.n_words)]
+            src_map: list[tuple[int, ...]] = [(w,) for w in range(src.n_words)]
+            tgt_map: list[tuple[int, ...]] = [(w,) for w in range(tgt.n_words)]
         else:  # pieces covering no word (a bare ▁ of a unit) take no part
             src_rows = [k for k, c in enumerate(src.words_of) if c]
             tgt_rows = [k for k, c in enumerate(tgt.words_of) if c]
