@@ -175,7 +175,9 @@ def _choose(lang: str, backend: str) -> tuple[str, Segmenter]:
                 from .errors import ModelError
 
                 raise ModelError(f"no downloaded Stanza tokenizer for {lang!r}: run stanza.download({lang!r})")
-            require(_PACKAGES[backend], extra="cjk", purpose=f"the {backend} segmenter")
+            extra = None if backend == "sudachi" else "cjk"  # SudachiPy is not in the extra (fugashi is)
+            require(_PACKAGES[backend], extra=extra, purpose=f"the {backend} segmenter",
+                    package="sudachipy sudachidict-core" if backend == "sudachi" else None)
             raise UnknownNameError("segmenter", backend, BACKENDS)  # installed but unusable
         return backend, seg
     for name in (*SEGMENTERS.get(lang, ()), "stanza"):

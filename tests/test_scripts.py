@@ -139,3 +139,15 @@ def test_unknown_segmenter_is_refused() -> None:
 
     with pytest.raises(UnknownNameError, match="tokenizer backend"):
         tokenize("今日", "ja", backend="mecab")
+
+
+def test_forced_segmenter_that_is_missing_names_its_install() -> None:
+    from projector.errors import MissingDependencyError
+
+    try:
+        import sudachipy  # noqa: F401
+    except ImportError:
+        with pytest.raises(MissingDependencyError, match="pip install sudachipy sudachidict-core"):
+            tokenize("今日", "ja", backend="sudachi")
+    else:
+        pytest.skip("SudachiPy is installed here")
