@@ -72,6 +72,9 @@ class WorkerSpec:
     env: tuple[tuple[str, str], ...] = ()
     #: translate-test: the actor translates (``translate``) or projects back onto templates (``project``)
     task: str = "translate-train"
+    #: translate-test, ``project``: give the method the MT model even when it needs none (as a local run
+    #: does after translating: the method's signature names it)
+    with_mt: bool = False
 
 
 def worker_spec(projector: Any, method: Any, method_options: Options | None, src_lang: str, langs: Sequence[str],
@@ -138,7 +141,12 @@ class ShardWorker:
     """A Ray Data actor: builds its Projector (MT, encoder, method) once from a :class:`WorkerSpec` and
     projects whole shards (translate-train), translates chunks or projects chunks back (translate-test)."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    #: the spec of an actor class made for one run (:func:`_results`), when the constructor gets none
+    run_spec: WorkerSpec | None = None
+
+    def __init__(self, spec: WorkerSpec | None = None) -> None:
+        spec = spec or self.run_spec
+        assert spec is not None, "ShardWorker needs a WorkerSpec"
         for key, value in spec.env:
             os.environ.setdefault(key, value)
         from .api import Projector
@@ -161,7 +169,7 @@ class ShardWorker:
         from .translate_test import method_needs_mt
 
         src, tgt = self._pair(lang)
-        needs_mt = self.spec.task != "project" or method_needs_mt(self.spec.method)
+        needs_mt = self.spec.task != "project" or self.spec.with_mt or method_needs_mt(self.spec.method)
         tr = self.projector.translator(src, tgt) if needs_mt else None
         if self.spec.task == "translate":
             return tr, None
@@ -242,8 +250,11 @@ def _results(ray: Any, units: Sequence[tuple[str, str, Any]], spec: WorkerSpec,
     import ray.data
 
     ds = ray.data.read_datasource(ShardSource(units), override_num_blocks=len(units), num_cpus=0)
-    ds = ds.map_batches(ShardWorker, fn_constructor_kwargs={"spec": spec}, batch_size=1, batch_format="numpy",
-                        compute=ray.data.ActorPoolStrategy(size=engine.workers), **_actor_resources(spec, engine))
+    # the spec travels inside the actor class (pickled with it), not as constructor arguments in the object
+    # store, which a restarted actor could find gone
+    worker = type("ShardWorker", (ShardWorker,), {"run_spec": spec})
+    ds = ds.map_batches(worker, batch_size=1, batch_format="numpy",
+                        compute=ray.data.ActorPoolStrategy(size=max(1, min(engine.workers, len(units)))), **_actor_resources(spec, engine))
     for batch in ds.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=0):
         for key, payload, node in zip(batch["key"], batch["result"], batch["node"]):
             yield str(key), pickle.loads(payload), str(node)
@@ -259,8 +270,8 @@ class MethodInfo:
         return self._signature
 
 
-def _probe(spec: WorkerSpec, task: str, extra: Mapping[str, Any] | None, engine: EngineOptions,
-           force_mt: bool = False) -> dict[str, dict[str, Any]]:
+def _probe(spec: WorkerSpec, task: str, extra: Mapping[str, Any] | None,
+           engine: EngineOptions) -> dict[str, dict[str, Any]]:
     """On a worker: load each language's MT and method as the actors will and return what the driver's
     run key, signature and card need (with what ``auto`` resolved to on the workers' hardware)."""
     import dataclasses
@@ -272,8 +283,6 @@ def _probe(spec: WorkerSpec, task: str, extra: Mapping[str, Any] | None, engine:
     for lang in spec.langs:
         tr, meth = worker._method(lang)
         src, tgt = worker._pair(lang)
-        if tr is None and force_mt:  # translate-test: the card names the model that translated
-            tr = worker.projector.translator(tgt, src)
         info: dict[str, Any] = {"used": mt_options_of(tr, spec.mt) if tr is not None else None}
         if meth is not None:
             info["method"] = MethodInfo(meth.name, getattr(meth, "options", None), meth.signature())
@@ -284,7 +293,7 @@ def _probe(spec: WorkerSpec, task: str, extra: Mapping[str, Any] | None, engine:
 
 
 def describe_languages(engine: EngineOptions, spec: WorkerSpec, task: str,
-                       extra: Mapping[str, Any] | None = None, force_mt: bool = False) -> dict[str, dict[str, Any]]:
+                       extra: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Per language of ``spec``: ``used`` (the MT options, resolved), ``method`` (a :class:`MethodInfo`) and,
     with ``extra``, ``config`` (the run key), computed in one Ray task with the actors' resources, so that
     the driver loads no model and ``auto`` resolves on the workers' hardware."""
@@ -292,7 +301,7 @@ def describe_languages(engine: EngineOptions, spec: WorkerSpec, task: str,
     res = _actor_resources(spec, engine)
     remote = ray.remote(num_cpus=res["num_cpus"], num_gpus=res.get("num_gpus", 0), max_retries=3,
                         runtime_env=res.get("runtime_env"))(_probe)
-    return ray.get(remote.remote(spec, task, None if extra is None else dict(extra), engine, force_mt))
+    return ray.get(remote.remote(spec, task, None if extra is None else dict(extra), engine))
 
 
 def run_shards(engine: EngineOptions, spec: WorkerSpec, corpus: Any, configs: Mapping[str, dict[str, Any]],
@@ -373,14 +382,14 @@ class TestRun:
     chunks of :data:`TEST_CHUNK` examples; the predictor runs where ``translate_test`` is called."""
 
     def __init__(self, engine: EngineOptions, projector: Any, method: Any, method_options: Options | None,
-                 tgt_lang: str, pivot_lang: str) -> None:
+                 tgt_lang: str, pivot_lang: str, with_mt: bool = True) -> None:
         import dataclasses
 
         self.engine = engine
         self.ray = connect(engine)
         base = worker_spec(projector, method, method_options, pivot_lang, [tgt_lang])
         self.translate_spec = dataclasses.replace(base, task="translate")
-        self.project_spec = dataclasses.replace(base, task="project")
+        self.project_spec = dataclasses.replace(base, task="project", with_mt=with_mt)
         self.tgt_lang, self.pivot_lang = tgt_lang, pivot_lang
 
     def _run(self, spec: WorkerSpec, items: Sequence[Any]) -> list[Any]:
@@ -404,7 +413,7 @@ class TestRun:
         """The projections of the labeled ``pivot`` examples back onto the ``originals``' texts."""
         return self._run(self.project_spec, [(p, o.text) for p, o in zip(pivot, originals)])
 
-    def describe(self, needs_mt: bool) -> tuple[MTOptions | None, MethodInfo]:
+    def describe(self) -> tuple[MTOptions | None, MethodInfo]:
         """(the MT options used, resolved on a worker; the method) for the signature and the report."""
-        info = describe_languages(self.engine, self.project_spec, "translate-test", force_mt=needs_mt)[self.tgt_lang]
+        info = describe_languages(self.engine, self.project_spec, "translate-test")[self.tgt_lang]
         return info["used"], info["method"]

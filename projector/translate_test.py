@@ -155,10 +155,12 @@ def translate_test(
     mt = None
     translate_seconds = 0.0
     _check_paths(corpus, output, output_format, export)
-    from .distributed import TestRun, engine_options as _engine_options
+    from .distributed import TestRun
+    from .distributed import engine_options as _engine_options
 
     engine_opts = _engine_options(engine_options, engine=engine, ray_address=ray_address)
-    on_ray = TestRun(engine_opts, projector, method, opts, tgt_lang, pivot_lang) if engine_opts.engine == "ray" else None
+    on_ray = (TestRun(engine_opts, projector, method, opts, tgt_lang, pivot_lang,
+                      with_mt=predictions is None or method_needs_mt(method)) if engine_opts.engine == "ray" else None)
     if predictions is not None:  # the exported side again (from the translation cache) to check the texts
         exported, _ = (on_ray.pivot(originals) if on_ray else
                        _pivot_examples(corpus, projector.translator(tgt_lang, pivot_lang), tgt_lang, pivot_lang))
@@ -180,7 +182,7 @@ def translate_test(
         spans = pred.predict([p.text for p in pivot])
         pivot = [p.replace(spans=tuple(s)) for p, s in zip(pivot, spans)]
     if on_ray:  # what the workers load, described by one of them (the driver loads no model)
-        ray_used, meth = on_ray.describe(predictions is None or method_needs_mt(method))
+        ray_used, meth = on_ray.describe()
     else:
         if mt is None and method_needs_mt(method):
             mt = projector.translator(pivot_lang, tgt_lang)

@@ -142,7 +142,7 @@ def test_worker_killed_mid_shard_is_retried(ray_cluster: Any, tmp_path: Path, mo
 @pytest.mark.slow
 def test_driver_killed_with_sigkill_resumes_and_equals_an_uninterrupted_run(
         ray_cluster: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    data = write_ner_conll(tmp_path / "in.conll", 60, seed=3)
+    data = write_ner_conll(tmp_path / "in.conll", 36, seed=3)
     local = tmp_path / "local"
     translate_train(data, tgt_langs="pt", method="markers", output=local, cache=False, shard_size=3)
     out = tmp_path / "ray"
@@ -163,13 +163,13 @@ def test_driver_killed_with_sigkill_resumes_and_equals_an_uninterrupted_run(
         if proc.poll() is None:
             proc.kill()
     done_at_kill = len(_shards(out))
-    assert 1 <= done_at_kill < 20, done_at_kill  # killed in the middle: 20 shards in all
+    assert 1 <= done_at_kill < 12, done_at_kill  # killed in the middle: 12 shards in all
     assert proc.returncode == -signal.SIGKILL
     assert not (out / "report.json").exists()
     rerun = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert f"ray: {20 - done_at_kill} shards to project" in rerun.stderr  # resumed: the finished shards skipped
-    assert len(_shards(out)) == 20
+    assert f"ray: {12 - done_at_kill} shards to project" in rerun.stderr  # resumed: the finished shards skipped
+    assert len(_shards(out)) == 12
     a, b = _report(local), _report(out)
     assert b.pop("signature").replace("|engine:ray", "") == a.pop("signature")
     assert a == b
