@@ -141,7 +141,7 @@ def half(n: int, h: int) -> set[int]:
 
 
 #: the grid the guided weights are fitted on (see projector.methods._guided)
-WEIGHT_GRID = {"mt": (0.0, 0.1, 0.25, 0.5, 1.0), "src": (0.0, 0.5, 1.0, 2.0), "tgt": (0.0, 0.5, 1.0, 2.0),
+WEIGHT_GRID = {"mt": (0.0, 0.02, 0.05, 0.1, 0.25, 0.5), "src": (0.0, 0.5, 1.0, 2.0), "tgt": (0.0, 0.5, 1.0, 2.0),
                "lex": (0.0, 0.5, 1.0, 2.0), "rev": (0.0, 0.05, 0.1, 0.25)}
 
 
@@ -172,7 +172,7 @@ def fit_guided(outputs: list[Any], inputs: list[Any], gold: list[list[tuple[int,
         for combo in itertools.product(*(WEIGHT_GRID[n] for n in names)):
             w = dict(zip(names, combo, strict=True))
             r = score_ranges(chosen_with(w), inputs, gold, keep)
-            key = (r["accuracy"], r["word_f1"])
+            key = (r["accuracy"] + r["word_f1"], r["accuracy"])  # both targets count
             if best is None or key > best[0]:
                 best = (key, w)
         assert best is not None

@@ -319,9 +319,9 @@ class CodecOptions(Options):
     rev_keep: float = option(-5.0, "re-ranking: a candidate with this reverse log-prob is viable", max=0.0)
     lex_sure: float = option(0.9, "re-ranking: similarity above which the reverse score decides", min=0.0, max=1.0)
     batch_candidates: int = option(16, "placements a span scores per round of the search", min=1)
-    max_sequences: int | None = option(400, "exact/pruned search: sequences one span may score before it returns "
-                                       "its best so far (fuzzy; none: no bound)", min=1, short="budget",
-                                       none="unbounded")
+    max_search_tokens: int | None = option(20_000, "exact/pruned search: target tokens one span may score before "
+                                           "it keeps its best placement so far (fuzzy; none: no bound)", min=1,
+                                           short="budget", none="unbounded")
     open_marker: str = option("[", "opening marker")
     close_marker: str = option("]", "closing marker")
     scorer_model: str | None = option(None, "a separate (marker-fine-tuned) model that scores placements",
@@ -333,14 +333,14 @@ class CodecOptions(Options):
     layer: int | None = _layer()
     align_mode: str = _align_mode()
     widen: int = option(1, "guided search: candidates widened and narrowed by up to this many words", min=0)
-    guided_mt: float = option(0.25, "guided search: weight of the MT log-prob gap to the span's best candidate",
+    guided_mt: float = option(0.02, "guided search: weight of the MT log-prob gap to the span's best candidate",
                               min=0.0, short="w_mt")
-    guided_src: float = option(1.0, "guided search: weight of the share of the span's words linked into a "
+    guided_src: float = option(2.0, "guided search: weight of the share of the span's words linked into a "
                                "candidate", min=0.0, short="w_src")
     guided_tgt: float = option(1.0, "guided search: weight of the share of a candidate's words linked to the span",
                                min=0.0, short="w_tgt")
-    guided_lex: float = option(1.0, "guided search: weight of the lexical similarity", min=0.0, short="w_lex")
-    guided_rev: float = option(0.1, "guided search: weight of the reverse score per source word", min=0.0,
+    guided_lex: float = option(0.5, "guided search: weight of the lexical similarity", min=0.0, short="w_lex")
+    guided_rev: float = option(0.25, "guided search: weight of the reverse score per source word", min=0.0,
                                short="w_rev")
 
     def resolved(self) -> CodecOptions:

@@ -14,11 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from projector import AlignOptions, CodecOptions, MarkersOptions, MTOptions, Projector
-from projector.options import EngineOptions
 from projector.checkpoint import ShardStore
 from projector.cli import main
 from projector.errors import ConfigError
-from projector.options import METHOD_OPTIONS, Options, _base_types, portable_model
+from projector.options import METHOD_OPTIONS, EngineOptions, Options, _base_types, portable_model
 from projector.pipeline import DEMO_MODEL, build_method_options, run_key
 from projector.report import LanguageReport
 
@@ -82,7 +81,7 @@ def test_every_field_changes_the_run_key_and_resume_is_refused(cls: type[Options
 
 @pytest.mark.parametrize(("cls", "values", "message"), [
     (CodecOptions, {"top_n": 0}, "top_n: 0 is below its minimum 1"),
-    (CodecOptions, {"search": "greedy"}, "search: 'greedy' is not one of exact, pruned, beam"),
+    (CodecOptions, {"search": "greedy"}, "search: 'greedy' is not one of auto, exact, pruned, beam, guided"),
     (CodecOptions, {"lex_keep": 1.5}, "lex_keep: 1.5 is above its maximum 1.0"),
     (CodecOptions, {"reverse": "yes"}, "reverse: 'yes' is not true or false"),
     (CodecOptions, {"top_n": "3"}, "top_n: '3' is not a int"),

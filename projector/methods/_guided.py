@@ -209,7 +209,7 @@ def _exact(codec: Any, score: Any, tasks: Sequence[Any], o: Sequence[str], c: Se
     from ._search import search_placements
 
     return search_placements(score, tasks, o, c, batch_candidates=codec.options.batch_candidates, stats=stats,
-                             max_sequences=getattr(codec, "max_sequences", None))
+                             max_tokens=codec.max_search_tokens)
 
 
 def _heuristic_range(span: tuple[int, int], links: Any, src_words: Sequence[Any],

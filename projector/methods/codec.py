@@ -99,7 +99,7 @@ __all__ = ["CodecMethod", "mark_source", "DEFAULT_MAX_SEARCH_TOKENS"]
 #: resumable. Unbounded, a span of the first 30 CoNLL-03 test sentences scores ~5,600 on average (110
 #: sequences of ~50 tokens) and 4 of their 53 spans exceed 20,000; each of the 21 names of one 66-word
 #: sentence exceeds 55,000 (its exact search took 393 s): bounded, the sentence scores <= 420,000.
-DEFAULT_MAX_SEARCH_TOKENS = 20_000
+DEFAULT_MAX_SEARCH_TOKENS = CodecOptions().max_search_tokens
 _BUDGET_REASON = "search budget reached (max_search_tokens): best placement found so far"
 
 
@@ -157,7 +157,7 @@ class CodecMethod:
     def max_search_tokens(self) -> int | None:
         """The per-span budget of the exact/pruned search, in scored target tokens
         (``CodecOptions.max_search_tokens``; ``None``: no bound)."""
-        return getattr(self.options, "max_search_tokens", DEFAULT_MAX_SEARCH_TOKENS)
+        return self.options.max_search_tokens
 
     def signature(self) -> str:
         """The options' signature with the models used (translator, and the scorer when separate)."""
