@@ -47,7 +47,7 @@ class ShardStore:
                                      if previous.get("config", {}).get(k) != json.loads(json.dumps(config, default=str)).get(k))
                     raise ConfigError(f"{root.parent.parent} holds an earlier run with another configuration "
                                       f"(changed: {', '.join(changed) or 'unknown'}); use another output "
-                                      f"folder, or --overwrite to start again")
+                                      f"folder, or overwrite=True to start again")
                 shutil.rmtree(root)
         # nothing is written before the first shard is finished: a run rejected before it (a language
         # the model does not have, a bad option found late) leaves no checkpoint folder behind

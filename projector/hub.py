@@ -15,7 +15,7 @@ def push_languages(repo_id: str, outputs: dict[str, Path], output_format: str) -
     Fails with one clear line without a token or without network.
     """
     if output_format != "hf":
-        raise ConfigError("push_to_hub needs output_format='hf'")
+        raise ConfigError("push_to_hub needs the hf output format (output_format='hf')")
     import datasets
     from huggingface_hub import get_token
 

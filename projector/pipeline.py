@@ -20,7 +20,7 @@ from .checkpoint import ShardedExamples, ShardStore
 from .convert import tokenize
 from .data import Example
 from .errors import ConfigError
-from .formats import Corpus, CorpusInfo, read, write
+from .formats import Corpus, CorpusInfo, file_extension, read, write
 from .formats.base import atomic_file
 from .langs import base_lang, normalize_lang, split_langs
 from .methods.base import ProjectionMethod
@@ -50,7 +50,6 @@ DEFAULT_MODELS: dict[frozenset[str], tuple[str, ...]] = {frozenset({"en", "pt"})
 
 #: the output formats of translate-train
 OUTPUT_FORMATS = ("hf", "conll", "jsonl", "wikievents", "ace", "rams")
-_EXT = {"conll": "conll", "jsonl": "jsonl", "wikievents": "jsonl", "ace": "json", "rams": "jsonlines"}
 
 
 @dataclass
@@ -448,6 +447,6 @@ def _write_splits(corpus: Corpus, folder: Path, output_format: str, options: dic
 
     total: Counter[str] = Counter()
     for split in corpus.splits:
-        total.update(write(corpus, folder / f"{split}.{_EXT[output_format]}", format=output_format, split=split,
+        total.update(write(corpus, folder / f"{split}.{file_extension(output_format)}", format=output_format, split=split,
                            **options))
     return total

@@ -322,3 +322,16 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
         write(corpus, target, scheme="nonsense")
     assert target.read_text() == "previous content\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.conll", "train.conll"]
+
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("x.conll", "conll"), ("x.iob2", "conll"), ("x.txt", "conll"), ("x.tsv", "conll"), ("x.jsonl", "jsonl"),
+    ("x.ndjson", "jsonl"), ("x.json", "ace"), ("x.jsonlines", "rams"), ("x.parquet", "hf"), ("x", "hf"),
+])
+def test_output_format_from_the_formats_own_extensions(name: str, fmt: str) -> None:
+    from projector.formats import FORMATS, file_extension, output_format
+
+    assert output_format(name) == fmt
+    for f in FORMATS:  # the ending a format is written with reads back as that format's family
+        if f != "hf":
+            assert file_extension(f) in FORMATS.get(f).extensions

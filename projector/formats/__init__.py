@@ -20,6 +20,7 @@ from .base import Corpus, CorpusInfo, Format, check_output, head_of
 logger = logging.getLogger("projector")
 
 __all__ = ["Corpus", "CorpusInfo", "Format", "FORMATS", "read", "write", "detect_format", "output_format",
+           "extension_owners", "file_extension",
            "corpus_stats"]
 
 FORMATS: Registry[Format] = Registry("format")
@@ -32,10 +33,20 @@ FORMATS.register("hf", "projector.formats.hf:FORMAT", aliases=("huggingface", "d
 
 # content sniffing order: the most specific layouts first
 _SNIFF_ORDER = ("rams", "wikievents", "ace", "jsonl", "conll")
-_BY_EXTENSION = {
-    "jsonlines": "rams", "parquet": "hf", "arrow": "hf", "conll": "conll", "conll02": "conll",
-    "conll03": "conll", "conllx": "conll", "bio": "conll", "iob": "conll", "iob2": "conll",
-}
+#: endings many layouts use (plain text, any JSON): the content decides when reading
+_GENERIC = ("txt", "tsv", "json")
+
+
+def extension_owners(ext: str) -> list[str]:
+    """The formats whose ``Format.extensions`` list ``ext`` (the one table of file endings), the
+    formats that list it first ahead of the others, then in registration order."""
+    owners = [n for n in FORMATS if ext in FORMATS.get(n).extensions]
+    return sorted(owners, key=lambda n: FORMATS.get(n).extensions.index(ext) != 0)
+
+
+def file_extension(format: str) -> str:
+    """The ending a file of ``format`` is written with (the first of its extensions)."""
+    return FORMATS.get(format).extensions[0]
 
 
 def _looks_like_hub_id(source: str) -> bool:
@@ -56,8 +67,9 @@ def detect_format(path: str | Path) -> str:
         raise FormatError("a directory that is not a Hugging Face dataset (no README.md, data/ or "
                           "dataset_dict.json)", path=p)
     ext = p.suffix.lower().lstrip(".")
-    if ext in _BY_EXTENSION:
-        return _BY_EXTENSION[ext]
+    owners = extension_owners(ext)
+    if len(owners) == 1 and ext not in _GENERIC:
+        return owners[0]
     head = head_of(p)
     if not head.strip():
         raise FormatError("empty file", path=p)
@@ -74,11 +86,11 @@ def output_format(path: str | Path) -> str:
     ext = p.suffix.lower().lstrip(".")
     if not ext or p.is_dir():
         return "hf"
-    mapping = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "ace", "txt": "conll", "tsv": "conll", **_BY_EXTENSION}
-    if ext not in mapping:
+    owners = extension_owners(ext)
+    if not owners:
         raise FormatError(f"cannot tell the output format from the extension .{ext}; choose one with --to "
                           f"({', '.join(FORMATS.names())})", path=p)
-    return mapping[ext]
+    return owners[0]
 
 
 def read(path: str | Path, format: str | None = None, **options: Any) -> Corpus:
