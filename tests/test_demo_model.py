@@ -55,10 +55,15 @@ def test_scores_prefer_fluent_translations(demo: object) -> None:
     assert s[0].total > s[1].total + 5
 
 
-@pytest.mark.parametrize("method", ["codec", "markers", "align"])
+@pytest.mark.parametrize("method", ["codec+e5", "codec", "markers", "align"])
 def test_main_job_runs_with_every_method(method: str, tmp_path: Path) -> None:
-    """README's main job (translate-train of the English sample into Portuguese, default model)."""
-    result = translate_train(SAMPLE, tgt_langs="pt", method=method, output=tmp_path / "out")
+    """README's main job (translate-train of the English sample into Portuguese, default model; codec with the
+    built-in encoder: its guided search), and every other method."""
+    method, _, encoder = method.partition("+")
+    options = {"encoder": encoder} if encoder else None
+    result = translate_train(SAMPLE, tgt_langs="pt", method=method, output=tmp_path / "out", method_options=options)
+    if encoder:
+        assert "codec(search=guided" in result.report.signature
     rep = result.report.languages["pt"]
     n_spans = sum(len(ex.spans) for ex in read(SAMPLE).examples())
     by_status: Counter[str] = Counter()
