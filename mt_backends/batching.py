@@ -74,15 +74,12 @@ def split_sentences(text: str) -> list[str]:
     return parts
 
 
-_NO_SPACE_SCRIPTS = ("Hans", "Hant", "Jpan", "Thai", "Lao", "Khmr", "Mymr", "Tibt")
-
-
 def join_sentences(parts: Sequence[str], lang: str) -> str:
-    """Join translated sentences: with a space, or with nothing for scripts written without spaces."""
-    from .languages import parse_language
+    """Join translated sentences: with a space, or with nothing for languages written without spaces
+    (:func:`projector.scripts.uses_spaces`)."""
+    from projector.scripts import uses_spaces
 
-    parsed = parse_language(lang)
-    sep = "" if parsed is not None and (parsed[1] in _NO_SPACE_SCRIPTS or parsed[0] in ("ja", "zh", "th")) else " "
+    sep = " " if uses_spaces(lang) else ""
     return sep.join(p.strip() for p in parts if p.strip())
 
 

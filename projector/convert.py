@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from .data import Span, Token
 from .errors import UnknownNameError
+from .langs import base_lang
 from .scripts import close_unspaced_gaps, uses_spaces
 
 __all__ = [
@@ -338,7 +339,7 @@ def detokenize(words: Sequence[str], lang: str | None = "en") -> tuple[str, list
     """
     if any(w == "" for w in words):
         raise ValueError("empty token")
-    base = (lang or "en").split("-")[0].split("_")[0].lower()
+    base = base_lang(lang or "en")
     if not words:
         return "", []
     try:
@@ -348,7 +349,7 @@ def detokenize(words: Sequence[str], lang: str | None = "en") -> tuple[str, list
     tokens = token_offsets_in(joined, words)
     if tokens is None:  # sacremoses rewrote a token: keep its spacing decisions where possible
         tokens = _space_join(words, base)
-    if not uses_spaces(base):  # no space where a character of an unspaced script meets another token
+    if not uses_spaces(lang):  # no space where a character of an unspaced script meets another token
         tokens = close_unspaced_gaps(tokens)
     text = _rebuild(tokens)
     return text, tokens
@@ -422,7 +423,7 @@ def word_tokenizer(lang: str | None, backend: str = "auto") -> Any:
     """
     from . import segment
 
-    base = (lang or "xx").replace("_", "-").split("-")[0].lower()
+    base = base_lang(lang or "xx")
     backends = ("auto", "spacy", *segment.BACKENDS[1:])
     if backend not in backends:
         raise UnknownNameError("tokenizer backend", backend, backends)
@@ -430,7 +431,7 @@ def word_tokenizer(lang: str | None, backend: str = "auto") -> Any:
         from ._optional import require
 
         require("stanza", extra="stanza", purpose="Stanza tokenization")
-    if backend not in ("auto", "spacy") or (backend == "auto" and not uses_spaces(base)):
+    if backend not in ("auto", "spacy") or (backend == "auto" and not uses_spaces(lang)):
         return segment.segmenter(base, backend)
     import spacy
 

@@ -6,8 +6,9 @@ detokenizer (where spaces go), the tokenizer (which segmenter splits the text: :
 the aligner (what the encoder sees: :mod:`alignment.embedding`) and the span heuristics (gaps measured in
 characters) all ask here.
 
-* :data:`NO_SPACE_LANGS`, :func:`uses_spaces`: languages written without spaces between words
-  (Chinese, Japanese, Thai, Lao, Khmer, Burmese, Tibetan, Dzongkha).
+* :data:`NO_SPACE_LANGS`, :data:`NO_SPACE_SCRIPTS`, :func:`uses_spaces`: languages written without
+  spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese, Tibetan, Dzongkha), and the
+  scripts (ISO 15924) whose languages are (``shn_Mymr``, ``zh-Hant``).
 * :func:`is_unspaced_char`: a character of a script written without spaces (Han, kana, Thai, Lao,
   Khmer, Myanmar, Tibetan, Bopomofo), CJK punctuation or a full-width form.
 * :func:`joins_without_space`: whether two adjacent tokens of an unspaced-script text are written
@@ -20,15 +21,21 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .data import Token
+from .langs import base_lang
 
-__all__ = ["NO_SPACE_LANGS", "uses_spaces", "base_code", "is_unspaced_char", "is_unspaced_text",
+__all__ = ["NO_SPACE_LANGS", "NO_SPACE_SCRIPTS", "uses_spaces", "is_unspaced_char", "is_unspaced_text",
            "joins_without_space", "close_unspaced_gaps"]
 
-#: languages written without spaces between words (ISO 639-1 and 639-3 codes)
-NO_SPACE_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz",
-                            "zho", "jpn", "tha", "lao", "khm", "mya", "bod", "dzo", "yue", "wuu"})
+#: languages written without spaces between words (base language subtags as
+#: :func:`projector.langs.base_lang` gives them: ISO 639-1, 639-3 where there is no 639-1 code)
+NO_SPACE_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz", "yue", "wuu"})
+
+#: scripts (ISO 15924) written without spaces: a code that names one (``shn_Mymr``), or whose language's
+#: likely script is one, is of a language written without spaces
+NO_SPACE_SCRIPTS = frozenset({"Hans", "Hant", "Hani", "Jpan", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt"})
 
 #: code-point ranges (inclusive) of the characters of scripts written without spaces
 _UNSPACED_RANGES: tuple[tuple[int, int], ...] = (
@@ -55,15 +62,25 @@ _UNSPACED_RANGES: tuple[tuple[int, int], ...] = (
 _STARTS = [a for a, _ in _UNSPACED_RANGES]
 
 
-def base_code(lang: str | None) -> str:
-    """The base language subtag of a code, lower-cased: ``zh-Hans`` -> ``zh``, ``jpn_Jpan`` -> ``jpn``."""
-    return (lang or "").replace("_", "-").split("-")[0].lower()
+@lru_cache(maxsize=1024)
+def _script(lang: str) -> str | None:
+    """The script subtag of ``lang``, given or likely (``zh`` -> ``Hans``); None when unknown."""
+    import langcodes
+
+    try:
+        code = langcodes.Language.get(lang.strip().replace("_", "-"))
+        return code.script or code.maximize().script
+    except (LookupError, ValueError):
+        return None
 
 
 def uses_spaces(lang: str | None) -> bool:
-    """Whether ``lang`` separates words with spaces (False for Chinese, Japanese, Thai...; True when
-    no language is given)."""
-    return base_code(lang) not in NO_SPACE_LANGS
+    """Whether ``lang`` separates words with spaces: False for Chinese, Japanese, Thai... (by its base
+    language, :data:`NO_SPACE_LANGS`, or its script, :data:`NO_SPACE_SCRIPTS`); True when no language is
+    given."""
+    if not lang:
+        return True
+    return base_lang(lang) not in NO_SPACE_LANGS and _script(lang) not in NO_SPACE_SCRIPTS
 
 
 def is_unspaced_char(ch: str) -> bool:

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from .data import Token
 from .errors import UnknownNameError
-from .scripts import base_code
+from .langs import base_lang
 
 __all__ = ["SEGMENTERS", "BACKENDS", "segmenter", "segmenter_name", "char_tokens", "locate", "merge_marks"]
 
@@ -36,14 +36,11 @@ logger = logging.getLogger("projector")
 
 Segmenter = Callable[[str], list[Token]]
 
-#: per language (base code), the PyPI segmenters tried in order by ``auto``
+#: per language (:func:`projector.langs.base_lang`: ``jpn_Jpan`` -> ``ja``), the PyPI segmenters tried in order by ``auto``
 SEGMENTERS: dict[str, tuple[str, ...]] = {
     "ja": ("fugashi", "sudachi"),
-    "jpn": ("fugashi", "sudachi"),
     "zh": ("jieba",),
-    "zho": ("jieba",),
     "th": ("pythainlp",),
-    "tha": ("pythainlp",),
 }
 BACKENDS = ("auto", "fugashi", "sudachi", "jieba", "pythainlp", "stanza", "chars")
 
@@ -189,9 +186,9 @@ def _choose(lang: str, backend: str) -> tuple[str, Segmenter]:
 
 def segmenter(lang: str | None, backend: str = "auto") -> Segmenter:
     """The word segmenter ``text -> list[Token]`` for ``lang`` (see the module docstring for ``auto``)."""
-    return _choose(base_code(lang), backend)[1]
+    return _choose(base_lang(lang) if lang else "", backend)[1]
 
 
 def segmenter_name(lang: str | None, backend: str = "auto") -> str:
     """The name of the segmenter :func:`segmenter` gives (``fugashi``, ``jieba``, ``chars``...)."""
-    return _choose(base_code(lang), backend)[0]
+    return _choose(base_lang(lang) if lang else "", backend)[0]

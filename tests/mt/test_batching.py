@@ -61,6 +61,9 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
     (["你好。", "谢谢"], "zh", "你好。谢谢"),
     (["你好。", "谢谢"], "zh-Hant", "你好。谢谢"),
     (["こんにちは。", "はい"], "ja", "こんにちは。はい"),
+    (["こんにちは。", "はい"], "jpn_Jpan", "こんにちは。はい"),
+    (["สวัสดี", "ครับ"], "tha_Thai", "สวัสดีครับ"),
+    (["Olá.", "Tudo bem?"], "por_Latn", "Olá. Tudo bem?"),
     ([" a ", "", "b"], "en", "a b"),
 ])
 def test_join_sentences(parts: list[str], lang: str, expected: str) -> None:
