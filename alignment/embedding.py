@@ -32,13 +32,15 @@ from typing import Any
 import numpy as np
 
 from .base import AlignmentResult, check_batch
-from .units import Unit, piece_tokens, text_units
+from .units import Unit, has_words, piece_tokens, text_units
 
 __all__ = ["EmbeddingAligner", "METHODS", "MODEL_ALIASES", "encoder_windows"]
 
 logger = logging.getLogger("projector.alignment")
 
 METHODS = ("inter", "itermax", "mwmf", "fwd", "rev")
+#: what the encoder sees of unspaced-script words (``unspaced``; see :class:`EmbeddingAligner`)
+UNSPACED_VIEWS = ("auto", "text", "split", "words")
 _METHOD_ALIASES = {"argmax": "inter", "a": "inter", "i": "itermax", "match": "mwmf", "m": "mwmf",
                    "f": "fwd", "r": "rev"}
 MODEL_ALIASES = {"bert": "bert-base-multilingual-cased", "xlmr": "xlm-roberta-base"}
@@ -154,11 +156,13 @@ class EmbeddingAligner:
     int8, the truncated encoder converted once into ``cache_dir``). ``max_tokens`` bounds the padded
     tokens per forward batch and ``max_batch`` the sentences; ``threads`` sets the CPU threads (0: the
     library default). ``unspaced`` says what the encoder sees of consecutive words of a script written
-    without spaces (Japanese, Chinese, Thai... characters or segmenter words): ``text`` (default) the
+    without spaces (Japanese, Chinese, Thai... characters or segmenter words): ``text`` the
     text they form, tokenized by the encoder's own tokenizer, each piece linked through the words whose
     characters it covers (:mod:`alignment.units`); ``split`` the same text with its pieces cut at the words'
     boundaries (every word after the first tokenized by the tokenizer's model alone, as inside text: one
-    word per piece); ``words`` every word on its own, as simalign. Words
+    word per piece); ``auto`` (default) ``split`` where the words are a segmenter's
+    (:func:`alignment.units.has_words`) and ``text`` where they are single characters (which ``split``
+    would reduce to one-character pieces); ``words`` every word on its own, as simalign. Words
     of spaced scripts are encoded on their own either way (simalign's links).
 
     Fast mode's ``compute_type``: ``int8`` (CTranslate2, the fastest; about 97% of simalign's links on
@@ -174,15 +178,15 @@ class EmbeddingAligner:
                  *, mode: str = "exact", token_type: str = "bpe", distortion: float = 0.0,
                  device: str = "cpu", max_tokens: int = 4096, max_batch: int = 32,
                  compute_type: str = "auto", cache_dir: str | os.PathLike[str] | None = None,
-                 threads: int = 0, window_stride: int | None = None, unspaced: str = "text") -> None:
+                 threads: int = 0, window_stride: int | None = None, unspaced: str = "auto") -> None:
         from projector.errors import ConfigError, UnknownNameError
 
         if mode not in ("exact", "fast"):
             raise UnknownNameError("embedding aligner mode", mode, ("exact", "fast"))
         if token_type not in ("bpe", "word"):
             raise UnknownNameError("token type", token_type, ("bpe", "word"))
-        if unspaced not in ("text", "split", "words"):
-            raise UnknownNameError("unspaced-script encoding", unspaced, ("text", "split", "words"))
+        if unspaced not in UNSPACED_VIEWS:
+            raise UnknownNameError("unspaced-script encoding", unspaced, UNSPACED_VIEWS)
         if layer < 1:
             raise ConfigError(f"layer must be >= 1 (0 is the embedding layer), got {layer}")
         from .e5 import resolve_encoder
@@ -372,11 +376,16 @@ class EmbeddingAligner:
         if all(len(spans) == 1 for _, spans in units):  # words encoded on their own
             return [(ids, [(0,)] * len(ids)) for ids in self._word_pieces([text for text, _ in units])]
         backend = self.tokenizer._tokenizer
-        if self.unspaced == "split":
-            return [self._split_pieces(text, spans) for text, spans in units]
+        split = [self.unspaced == "split" or (self.unspaced == "auto" and len(spans) > 1 and has_words(text, spans))
+                 for text, spans in units]
+        natural = [u for u, cut in zip(units, split, strict=True) if not cut]
+        encoded = iter(backend.encode_batch([text for text, _ in natural], add_special_tokens=False))
         out: list[tuple[list[int], list[tuple[int, ...]]]] = []
-        for enc, (_, spans) in zip(backend.encode_batch([text for text, _ in units], add_special_tokens=False),
-                                   units, strict=True):
+        for (text, spans), cut in zip(units, split, strict=True):
+            if cut:
+                out.append(self._split_pieces(text, spans))
+                continue
+            enc = next(encoded)
             covers: list[tuple[int, ...]] = [(0,)] * len(enc.ids) if len(spans) == 1 else piece_tokens(enc.tokens, enc.offsets, spans)
             out.append((list(enc.ids), covers))
         return out

@@ -29,7 +29,8 @@ Each heuristic is a named option of :class:`SpanOptions`:
     a word the links give to another phrase is not).
 ``trim_punct`` (bool, default True)
     target words made only of punctuation are ignored when they are aligned to the span (so a range
-    never starts or ends with punctuation; inside a range they stay).
+    never starts or ends with punctuation; inside a range they stay), unless the source span itself
+    starts or ends with punctuation (given ``src_tokens``): *Parliament .* -> *议会。*.
 ``keep`` (``"largest"`` | ``"all"``, default ``"largest"``)
     with several groups, keep the group with the most links (ties: higher summed score, then the
     first), or cover everything from the first to the last aligned word.
@@ -43,6 +44,15 @@ Each heuristic is a named option of :class:`SpanOptions`:
     starts (ends) with such a word (*de* Gaulle): *die* Europäischen Strukturfonds, *le* isole Azzorre. Longer lowercase words stay (English capitalizes
     adjectives that other languages do not: *europäischen* Wettbewerbspolitik). Scripts without case
     are never trimmed.
+``particles`` (bool, default True; needs the source tokens)
+    Japanese particles (:data:`PARTICLES`: に, の, を, から, として...; whole target tokens, next to a
+    character that is not hiragana) belong to a span only when the source span has a function word at
+    an edge (:data:`FUNCTION_WORDS`: "to Emperor" -> 天皇に, "of Ming" -> 明の): otherwise they are
+    trimmed from the edges ("childhood name" -> 幼名, not 幼名を); with such a word, an unlinked particle
+    right after the range (before it, for a function word at the source span's end: "princess of" ->
+    の寵姫) is added to it. The hiragana inflection after a stem at the range's end (up to
+    :data:`INFLECTION_MAX` characters, no particle: "continued" -> 続けた, "killed" -> 殺害している) is
+    added too. Targets without hiragana are unchanged.
 ``conflict`` (``"score"`` | ``"longer"`` | ``"first"`` | ``"none"``, default ``"score"``)
     when projected ranges overlap, the higher mean link score wins (ties: the longer range, then the
     earlier span), the longer target range wins (ties: higher score, then the earlier span), the
@@ -73,6 +83,11 @@ __all__ = [
     "PUNCT_TRIMMED",
     "COPY_MATCHED",
     "CASE_TRIMMED",
+    "PARTICLE_TRIMMED",
+    "PARTICLE_ADDED",
+    "INFLECTION_ADDED",
+    "PARTICLES",
+    "FUNCTION_WORDS",
 ]
 
 CONFLICT_RULES = ("longer", "score", "first", "none")
@@ -85,6 +100,24 @@ GROUP_DROPPED = "group dropped"
 PUNCT_TRIMMED = "punctuation trimmed"
 COPY_MATCHED = "copy matched"
 CASE_TRIMMED = "lowercase trimmed"
+PARTICLE_TRIMMED = "particle trimmed"
+PARTICLE_ADDED = "particle added"
+INFLECTION_ADDED = "inflection added"
+
+#: Japanese particles (and their common compounds) that a span may start or end with
+PARTICLES = frozenset({
+    "は", "が", "を", "に", "の", "で", "と", "へ", "も", "や", "から", "まで", "より", "には", "では", "とは",
+    "にも", "でも", "への", "での", "との", "からの", "までの", "へは", "とも", "として", "にて", "において",
+    "における", "によって", "により", "による", "について", "に対して", "にとって"})
+#: the most characters of hiragana inflection added after a Japanese stem (``particles``)
+INFLECTION_MAX = 4
+#: source function words (English, the usual source) that a target particle renders
+FUNCTION_WORDS = frozenset({
+    "of", "to", "in", "on", "at", "by", "for", "from", "with", "as", "into", "onto", "upon", "until", "till",
+    "since", "during", "about", "after", "before", "between", "through", "throughout", "toward", "towards",
+    "within", "without", "under", "over", "against", "among", "amongst", "via", "than", "and", "or", "'s", "'"})
+#: source function words that are written after the word they attach to in Japanese as in English
+_TRAILING = frozenset({"and", "or", "'s", "'"})
 
 
 @dataclass(frozen=True)
@@ -100,6 +133,7 @@ class SpanOptions:
     copy_match: bool = True
     trim_case: bool = True
     trim_case_max_len: int = 3
+    particles: bool = True
 
     def __post_init__(self) -> None:
         from projector.errors import ConfigError, UnknownNameError
@@ -223,6 +257,74 @@ def _trim_case(lo: int, hi: int, first: str, last: str, tgt_tokens: Sequence[str
     return new_lo, new_hi, True
 
 
+def _is_hiragana(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u309f"
+
+
+def _particle_run(tgt_tokens: Sequence[str], lo: int, hi: int, at_end: bool) -> int:
+    """How many whole tokens at the end (start) of ``[lo, hi)`` spell a particle, keeping one token at
+    least and with a character that is not hiragana next to it inside the range; 0 when none."""
+    for n in range(min(4, hi - lo - 1), 0, -1):
+        part = tgt_tokens[hi - n:hi] if at_end else tgt_tokens[lo:lo + n]
+        rest = tgt_tokens[hi - n - 1] if at_end else tgt_tokens[lo + n]
+        if "".join(part) in PARTICLES and rest and not _is_hiragana(rest[-1] if at_end else rest[0]):
+            return n
+    return 0
+
+
+def _adjacent_particle(tgt_tokens: Sequence[str], lo: int, hi: int, at_end: bool) -> int:
+    """How many whole tokens right after (before) ``[lo, hi)`` spell a particle next to a character
+    that is not hiragana; 0 when none."""
+    for n in range(4, 0, -1):
+        if at_end:
+            part, edge = tgt_tokens[hi:hi + n], tgt_tokens[hi - 1][-1:]
+        else:
+            part, edge = tgt_tokens[max(0, lo - n):lo], tgt_tokens[lo][:1]
+        if len(part) == n and "".join(part) in PARTICLES and edge and not _is_hiragana(edge):
+            return n
+    return 0
+
+
+def _particles(lo: int, hi: int, first: str, last: str, tgt_tokens: Sequence[str],
+               claimed: set[int]) -> tuple[int, int, str | None]:
+    """The range with its edge particles trimmed or added (see ``particles``) and the note."""
+    first, last = first.lower(), last.lower()
+    after = first in FUNCTION_WORDS or last in _TRAILING  # to Emperor -> 天皇に; samurai and -> 武家や
+    before = last in FUNCTION_WORDS and last not in _TRAILING  # princess of -> の寵姫
+    if not (after or before):
+        new_lo = lo + _particle_run(tgt_tokens, lo, hi, at_end=False)
+        new_hi = hi - _particle_run(tgt_tokens, new_lo, hi, at_end=True)
+        return (new_lo, new_hi, PARTICLE_TRIMMED) if (new_lo, new_hi) != (lo, hi) else (lo, hi, None)
+    new_lo, new_hi = lo, hi
+    if after and not _particle_run(tgt_tokens, lo, hi, at_end=True):
+        n = _adjacent_particle(tgt_tokens, lo, hi, at_end=True)
+        if n and not any(j in claimed for j in range(hi, hi + n)):
+            new_hi = hi + n
+    if before and not _particle_run(tgt_tokens, lo, hi, at_end=False):
+        n = _adjacent_particle(tgt_tokens, lo, hi, at_end=False)
+        if n and not any(j in claimed for j in range(lo - n, lo)):
+            new_lo = lo - n
+    return (new_lo, new_hi, PARTICLE_ADDED) if (new_lo, new_hi) != (lo, hi) else (lo, hi, None)
+
+
+def _inflection(tgt_tokens: Sequence[str], lo: int, hi: int, claimed: set[int]) -> int:
+    """How many hiragana tokens right after ``[lo, hi)`` are the inflection of the word it ends with
+    (続け + た, 殺害 + して + いる): up to :data:`INFLECTION_MAX` characters of whole tokens made only of
+    hiragana, none a particle, none linked to a source word outside the span; 0 when the range does not
+    end with a kanji or a hiragana stem (okurigana) or already ends with a particle."""
+    last = tgt_tokens[hi - 1][-1:]
+    if not last or not (_is_hiragana(last) or "\u4e00" <= last <= "\u9fff") or tgt_tokens[hi - 1] in PARTICLES:
+        return 0
+    n = width = 0
+    while hi + n < len(tgt_tokens):
+        tok = tgt_tokens[hi + n]
+        if not tok or not all(_is_hiragana(ch) for ch in tok) or tok in PARTICLES or hi + n in claimed \
+                or width + len(tok) > INFLECTION_MAX:
+            break
+        n, width = n + 1, width + len(tok)
+    return n
+
+
 def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
                  scores: Mapping[Link, float] | None, tgt_tokens: Sequence[str],
                  options: SpanOptions, src_tokens: Sequence[str] | None = None) -> ProjectedSpan:
@@ -246,8 +348,12 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
         return ProjectedSpan(index, label, src, None, "failed", "no aligned target words")
     targets = sorted(count)
 
+    # punctuation the source span itself has at an edge ("parliament .") is kept in the target ("议会。")
+    trim_punct = options.trim_punct and not (src_tokens is not None and (
+        is_punctuation(src_tokens[start]) or is_punctuation(src_tokens[end - 1])))
+
     def droppable(j: int) -> bool:
-        return options.trim_punct and is_punctuation(tgt_tokens[j])
+        return trim_punct and is_punctuation(tgt_tokens[j])
 
     dropped_punct = [j for j in targets if droppable(j)]
     targets = [j for j in targets if not droppable(j)]
@@ -278,6 +384,14 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
                                      options.trim_case_max_len, droppable)
         if trimmed:
             notes.append(CASE_TRIMMED)
+    if options.particles and src_tokens is not None and any(_is_hiragana(ch) for t in tgt_tokens for ch in t):
+        outside = {j for i, j in links if not start <= i < end}
+        lo, hi, note = _particles(lo, hi, src_tokens[start], src_tokens[end - 1], tgt_tokens, outside)
+        if note:
+            notes.append(note)
+        if (n := _inflection(tgt_tokens, lo, hi, outside)):
+            hi += n
+            notes.append(INFLECTION_ADDED)
     inside = [j for j in targets if lo <= j < hi]
     n_links = sum(count[j] for j in inside)
     score = sum(weight[j] for j in inside) / n_links if n_links else 0.0

@@ -8,16 +8,21 @@ the encoder's tokenizer splits into its own pieces (``▁ 今日の 午後 4 時
 mapped back to the tokens whose characters it overlaps (one, several, or none for a bare ``▁``).
 Tokens of spaced scripts stay units of their own, so their pieces are exactly simalign's.
 
+:func:`has_words` tells a unit of segmenter words from one of single characters (the aligner's
+``unspaced="auto"`` cuts the pieces of the first at the words' boundaries, and keeps the natural pieces
+of the second).
+
 All offsets are character offsets into the unit's text, end exclusive.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
-from projector.scripts import joins_without_space
+from projector.scripts import is_unspaced_char, joins_without_space
 
-__all__ = ["Unit", "text_units", "piece_tokens"]
+__all__ = ["Unit", "text_units", "piece_tokens", "has_words"]
 
 Unit = tuple[str, list[tuple[int, int]]]
 
@@ -50,3 +55,14 @@ def piece_tokens(pieces: Sequence[str], offsets: Sequence[tuple[int, int]],
             continue
         out.append(tuple(k for k, (s, e) in enumerate(words) if s < b and a < e))
     return out
+
+
+def has_words(text: str, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether the unit's tokens are words (a segmenter's) rather than single characters: one of them has
+    two or more base characters of a script written without spaces (combining marks, Latin letters and
+    digits do not count, so the character fallback's ``กั``, ``15`` and ``今`` are characters)."""
+    for a, b in spans:
+        if sum(1 for ch in text[a:b] if is_unspaced_char(ch) and not unicodedata.combining(ch)
+               and unicodedata.category(ch)[0] != "M") >= 2:
+            return True
+    return False

