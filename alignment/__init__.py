@@ -12,7 +12,8 @@ Names: ``embedding`` (alias ``simalign``; batched simalign-style aligner on any 
 ``eflomal`` (statistical), ``ensemble`` (combines several aligners' links). Spans are projected through
 links with :func:`project_spans` (:mod:`alignment.heuristics`); :mod:`alignment.project` joins both
 (``default_aligner``, ``DEFAULT_SPAN_OPTIONS``, ``evaluate_projection``, ``evaluate_aligner``) and
-:mod:`alignment.evaluate` reads gold alignments and scores AER and span F1.
+:mod:`alignment.evaluate` reads gold alignments and scores AER and span F1. :func:`finetune` trains an
+encoder on parallel text for the embedding aligner (awesome-align's objectives, :mod:`alignment.finetuning`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 from typing import Any
 
 from .base import Aligner, AlignmentResult, Link
+from .finetuning import FinetuneOptions, finetune
 from .heuristics import ProjectedSpan, SpanOptions, combine_links, project_spans
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "get_aligner",
     "available_aligners",
     "register_aligner",
+    "finetune",
+    "FinetuneOptions",
 ]
 
 logger = logging.getLogger("projector.alignment")

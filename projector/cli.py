@@ -440,6 +440,38 @@ def evaluate_alignment_cmd(text: str, gold_file: str | None, aligner: str, encod
     _print_scores(scores, as_json, ("aer", "precision", "recall", "f1", "pairs"))
 
 
+def _finetune_flags(func: F) -> F:
+    """The options of ``finetune-aligner``, from :class:`alignment.finetune.FinetuneOptions`."""
+    from alignment.finetuning import FinetuneOptions
+
+    return options_flags(FinetuneOptions, tag=False)(func)
+
+
+@main.command("finetune-aligner")
+@click.argument("parallel", nargs=-1, required=True, metavar="PARALLEL...")
+@click.option("--output", "-o", required=True, help="Folder of the fine-tuned encoder (a transformers folder).")
+@click.option("--columns", help="The two text columns of a hf: dataset (SRC,TGT), when it has no translation column.")
+@_finetune_flags
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT, or discard a checkpoint made with other options.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@handle_errors
+def finetune_aligner_cmd(parallel: tuple[str, ...], output: str, columns: str | None, overwrite: bool,
+                         no_progress: bool, **kw: Any) -> None:
+    """Fine-tune the embedding aligner's encoder on parallel text (awesome-align's self-training; TLM with --tlm).
+
+    PARALLEL: a file of 'source ||| target' lines, two line-aligned files as SRC_FILE,TGT_FILE (languages from
+    their suffixes: news.en,news.de), or hf:DATASET[:SPLIT] (a Hub id or a save_to_disk folder); any number, of
+    any language pairs. A killed run resumes when run again. Use the result with --encoder OUTPUT.
+    """
+    from alignment.finetuning import finetune
+
+    out = finetune(list(parallel), output, {k: v for k, v in kw.items() if v is not None},
+                   columns=columns.split(",") if columns else None, overwrite=overwrite, progress=not no_progress)
+    card = json.loads((out / "finetune.json").read_text())
+    click.echo(f"{out}: {card['steps']} steps on {card['data']['pairs_used']} pairs, loss {card['loss_first']} -> "
+               f"{card['loss_last']}, {card['pairs_per_s']} pairs/s")
+
+
 @main.command("inspect")
 @click.argument("output", metavar="OUTPUT")
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the default web browser.")
