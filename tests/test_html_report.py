@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from projector import records as recs
 from projector.cli import main
 from projector.data import Argument, Event, Example, Span
 from projector.errors import InputError
@@ -19,18 +20,6 @@ from projector.html_report import bar_chart, build_html, flatten_options, inspec
 from projector.methods.base import ProjectionOutput, SpanProjection
 from projector.pipeline import DEMO_MODEL
 from projector.projection import from_output
-from projector.records import (
-    Selection,
-    example_record,
-    find_run_files,
-    is_problem,
-    read_records,
-    select_records,
-    text_direction,
-    translate_test_files,
-    translate_train_files,
-    write_records,
-)
 
 SCRIPT = "<script>window.pwned = 1</script>"
 
@@ -48,7 +37,7 @@ SCRIPT = "<script>window.pwned = 1</script>"
     ("2024 - 17", "ltr"),                      # no strong character
 ])
 def test_text_direction(text: str, direction: str) -> None:
-    assert text_direction(text) == direction
+    assert recs.text_direction(text) == direction
 
 
 def _rec(status: str, kept: bool = True, span_status: str = "projected", n: int = 0) -> dict[str, Any]:
@@ -66,7 +55,7 @@ def _rec(status: str, kept: bool = True, span_status: str = "projected", n: int 
       "events": [{"type": "Attack", "tr": {"st": "projected"}, "args": [{"st": "fuzzy"}]}]}, True),
 ])
 def test_is_problem(record: dict[str, Any], problem: bool) -> None:
-    assert is_problem(record) is problem
+    assert recs.is_problem(record) is problem
 
 
 @pytest.mark.parametrize(("statuses", "limit", "ids"), [
@@ -78,7 +67,7 @@ def test_is_problem(record: dict[str, Any], problem: bool) -> None:
 ])
 def test_select_records(statuses: str, limit: int, ids: list[str]) -> None:
     records = [_rec("failed" if s == "f" else "projected", n=n) for n, s in enumerate(statuses)]
-    sel = select_records(iter(records), limit)
+    sel = recs.select_records(iter(records), limit)
     assert [r["id"] for r in sel.records] == ids
     assert (sel.total, sel.problems) == (len(statuses), statuses.count("f"))
 
@@ -88,7 +77,7 @@ def test_select_records_streams_with_bounded_memory() -> None:
         for n in range(100_000):
             yield _rec("failed" if n % 1000 == 7 else "projected", n=n)
 
-    sel = select_records(stream(), 50)
+    sel = recs.select_records(stream(), 50)
     assert (len(sel.records), sel.total, sel.problems) == (50, 100_000, 100)
     assert all(r["status"] == "failed" for r in sel.records)
     assert [r["id"] for r in sel.records][:2] == ["7", "1007"]
@@ -110,7 +99,7 @@ def _projected_example() -> Any:
 
 
 def test_example_record_keeps_every_projection_and_the_method_figures() -> None:
-    rec = example_record(_projected_example(), "train", kept=True)
+    rec = recs.example_record(_projected_example(), "train", kept=True)
     assert (rec["id"], rec["split"], rec["status"], rec["kept"]) == ("x1", "train", "partial", True)
     assert rec["src"].endswith(f"{SCRIPT}.") and rec["tgt"] == "Ana encontrou Bob no Rio."
     assert rec["spans"] == [
@@ -128,18 +117,18 @@ def test_example_record_keeps_every_projection_and_the_method_figures() -> None:
 
 def test_records_round_trip_in_run_order(tmp_path: Path) -> None:
     folder = tmp_path / "records"
-    write_records(folder, 1, 0, [{"id": "c"}])
-    write_records(folder, 0, 1, [{"id": "b"}])
-    write_records(folder, 0, 0, [{"id": "a"}, {"id": "a2"}])
-    assert [r["id"] for r in read_records(folder)] == ["a", "a2", "b", "c"]
-    assert list(read_records(tmp_path / "none")) == []
+    recs.write_records(folder, 1, 0, [{"id": "c"}])
+    recs.write_records(folder, 0, 1, [{"id": "b"}])
+    recs.write_records(folder, 0, 0, [{"id": "a"}, {"id": "a2"}])
+    assert [r["id"] for r in recs.read_records(folder)] == ["a", "a2", "b", "c"]
+    assert list(recs.read_records(tmp_path / "none")) == []
 
 
 @pytest.mark.parametrize(("output", "html", "state"), [
     ("out/demo", "out/demo/report.html", "out/demo/.projector/pt/records"),
 ])
 def test_translate_train_files(output: str, html: str, state: str) -> None:
-    files = translate_train_files(output)
+    files = recs.translate_train_files(output)
     assert (str(files.report_html), str(files.records("pt"))) == (html, state)
     assert str(files.report_json) == f"{output}/report.json"
 
@@ -150,13 +139,13 @@ def test_translate_train_files(output: str, html: str, state: str) -> None:
     ("out/pred", "out/pred.report.json", "out/pred.report.html", "out/.projector/pred.translate-test/pt/records"),
 ])
 def test_translate_test_files(output: str, report: str, html: str, records: str) -> None:
-    files = translate_test_files(output)
+    files = recs.translate_test_files(output)
     assert [str(files.report_json), str(files.report_html), str(files.records("pt"))] == [report, html, records]
 
 
 def test_find_run_files_without_a_report_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no projector report"):
-        find_run_files(tmp_path / "nothing")
+        recs.find_run_files(tmp_path / "nothing")
 
 
 # --------------------------------------------------------------------------- the page builder
@@ -176,10 +165,10 @@ def _report() -> dict[str, Any]:
                 "translation_seconds": 0.1, "projection_seconds": 0.2, "dropped": []} for lang in ("pt", "ar")}}
 
 
-def _selections() -> dict[str, Selection]:
-    pt = example_record(_projected_example(), "train", kept=True)
+def _selections() -> dict[str, recs.Selection]:
+    pt = recs.example_record(_projected_example(), "train", kept=True)
     ar = {**pt, "id": "ar1", "tgt": "التقى آنا مع بوب في ريو."}
-    return {"pt": Selection([pt], 3, 1), "ar": Selection([ar], 3, 1)}
+    return {"pt": recs.Selection([pt], 3, 1), "ar": recs.Selection([ar], 3, 1)}
 
 
 class _Collector(HTMLParser):
@@ -302,7 +291,7 @@ def _fake_run(tmp_path: Path) -> Path:
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.json").write_text(json.dumps(_report()), encoding="utf-8")
-    write_records(translate_train_files(out).records("pt"), 0, 0, [example_record(_projected_example(), "train", True)])
+    recs.write_records(recs.translate_train_files(out).records("pt"), 0, 0, [recs.example_record(_projected_example(), "train", True)])
     return out
 
 
@@ -352,16 +341,16 @@ def test_translate_train_writes_the_page_and_keeps_records_out_of_the_dataset(tm
     sample = Path(__file__).resolve().parents[1] / "examples" / "en_sample.conll"
     out = tmp_path / "run"
     result = translate_train(str(sample), tgt_langs="pt", method="markers", output=out, shard_size=3)
-    records = list(read_records(translate_train_files(out).records("pt")))
+    records = list(recs.read_records(recs.translate_train_files(out).records("pt")))
     assert len(records) == result.report.languages["pt"].examples_in == 8
-    assert len(list(translate_train_files(out).records("pt").glob("*.jsonl"))) == 3  # one file per shard
+    assert len(list(recs.translate_train_files(out).records("pt").glob("*.jsonl"))) == 3  # one file per shard
     assert (out / "report.html").is_file()
     ds = datasets.load_dataset(str(out / "pt"))
     assert set(ds["train"].column_names) >= {"tokens", "ner_tags"} and ds["train"].num_rows == 8
     assert not any(p.name.startswith("report") or "records" in p.parts for p in (out / "pt").rglob("*"))
     # a resumed run shows every example once: killed before its last shard (shard and records gone), or
     # between the records and the shard of the second one (records there, shard not)
-    folder = translate_train_files(out).records("pt")
+    folder = recs.translate_train_files(out).records("pt")
     (out / ".projector" / "pt" / "train" / "shard-000002.jsonl").unlink()
     (folder / "000-000002.jsonl").unlink()
     (out / ".projector" / "pt" / "train" / "shard-000001.jsonl").unlink()
@@ -391,25 +380,25 @@ def test_translate_test_writes_its_report_and_page_beside_the_output(tmp_path: P
     sample = Path(__file__).resolve().parents[1] / "examples" / "pt_sample.conll"
     output = tmp_path / "pred" / "pt_pred.conll"
     result = translate_test(str(sample), tgt_lang="pt", predictor=_NamePredictor(), output=output)
-    files = translate_test_files(output)
+    files = recs.translate_test_files(output)
     assert json.loads(files.report_json.read_text(encoding="utf-8")) == json.loads(json.dumps(result.report.to_dict()))
-    records = list(read_records(files.records("pt")))
+    records = list(recs.read_records(files.records("pt")))
     assert [r["id"] for r in records] == [ex.id for ex in result.predictions.examples()]
     assert sum(len(r["spans"]) for r in records) == sum(result.report.languages["pt"].span_totals().values()) > 0
     data = json.loads(_parse(files.report_html.read_text(encoding="utf-8")).scripts[0])
     assert (data["langs"]["pt"]["src_lang"], data["langs"]["pt"]["tgt_lang"]) == ("en", "pt")
     assert sorted(p.name for p in output.parent.iterdir()) == [".projector", "pt_pred.conll", "pt_pred.report.html",
                                                                 "pt_pred.report.json"]
-    assert find_run_files(output) == files
+    assert recs.find_run_files(output) == files
 
 
 @pytest.mark.parametrize(("examples_in", "selection", "says"), [
     (3, None, "No per-example records were kept"),
-    (3, Selection([{"id": "a"}] * 3, 3, 1), "3 examples."),
-    (9, Selection([{"id": "a"}] * 2, 9, 1), "the 2 shown: the 1 that need a look first"),
-    (5, Selection([{"id": "a"}] * 3, 3, 0), "Records of 2 examples are missing"),
+    (3, recs.Selection([{"id": "a"}] * 3, 3, 1), "3 examples."),
+    (9, recs.Selection([{"id": "a"}] * 2, 9, 1), "the 2 shown: the 1 that need a look first"),
+    (5, recs.Selection([{"id": "a"}] * 3, 3, 0), "Records of 2 examples are missing"),
 ])
-def test_records_note(examples_in: int, selection: Selection | None, says: str) -> None:
+def test_records_note(examples_in: int, selection: recs.Selection | None, says: str) -> None:
     from projector.html_report import _records_note
 
     assert says in _records_note(examples_in, selection)
