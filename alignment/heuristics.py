@@ -57,6 +57,10 @@ Each heuristic is a named option of :class:`SpanOptions`:
     when projected ranges overlap, the higher mean link score wins (ties: the longer range, then the
     earlier span), the longer target range wins (ties: higher score, then the earlier span), the
     earlier source span wins, or overlaps are kept.
+``clip`` (bool, default True)
+    a span that loses a conflict keeps the part of its range that no winner covers, narrowed to the
+    words aligned to it (the stretch with the most of them), instead of failing; it fails when no aligned
+    word is left there.
 
 The defaults are the heuristics chosen by ``benchmarks/projection_quality.py`` (one setting for
 Europarl en->de/es/it).
@@ -86,6 +90,7 @@ __all__ = [
     "PARTICLE_TRIMMED",
     "PARTICLE_ADDED",
     "INFLECTION_ADDED",
+    "CONFLICT_CLIPPED",
     "PARTICLES",
     "FUNCTION_WORDS",
 ]
@@ -103,6 +108,7 @@ CASE_TRIMMED = "lowercase trimmed"
 PARTICLE_TRIMMED = "particle trimmed"
 PARTICLE_ADDED = "particle added"
 INFLECTION_ADDED = "inflection added"
+CONFLICT_CLIPPED = "clipped by a conflict"
 
 #: Japanese particles (and their common compounds) that a span may start or end with
 PARTICLES = frozenset({
@@ -134,6 +140,7 @@ class SpanOptions:
     trim_case: bool = True
     trim_case_max_len: int = 3
     particles: bool = True
+    clip: bool = True
 
     def __post_init__(self) -> None:
         from projector.errors import ConfigError, UnknownNameError
@@ -162,6 +169,8 @@ class ProjectedSpan:
     reason: str | None = None
     score: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    #: the target words aligned to the span inside ``target`` (what a conflict may keep)
+    aligned: tuple[int, ...] = field(default=(), compare=False)
 
     @property
     def ok(self) -> bool:
@@ -337,7 +346,8 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
             span_links = [(i, j) for i, j in links if start <= i < end and copied[0] <= j < copied[1]]
             score = (sum(scores.get(lk, 1.0) for lk in span_links) / len(span_links)
                      if scores is not None and span_links else 1.0)
-            return ProjectedSpan(index, label, src, copied, "projected", None, score, (COPY_MATCHED,))
+            return ProjectedSpan(index, label, src, copied, "projected", None, score, (COPY_MATCHED,),
+                                 tuple(range(*copied)))
     weight: dict[int, float] = {}
     count: dict[int, int] = {}
     for i, j in links:
@@ -396,10 +406,30 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
     n_links = sum(count[j] for j in inside)
     score = sum(weight[j] for j in inside) / n_links if n_links else 0.0
     status = "fuzzy" if notes else "projected"
-    return ProjectedSpan(index, label, src, (lo, hi), status, None, score, tuple(notes))
+    return ProjectedSpan(index, label, src, (lo, hi), status, None, score, tuple(notes), tuple(inside))
 
 
-def _resolve_conflicts(projected: list[ProjectedSpan], rule: str) -> list[ProjectedSpan]:
+def _clipped(p: ProjectedSpan, taken: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """The part of ``p``'s range that no range of ``taken`` overlaps, narrowed to ``p``'s aligned words:
+    the stretch between the winners with the most of them (ties: the first); None when none is left."""
+    assert p.target is not None
+    lo, hi = p.target
+    cuts = sorted((max(lo, a), min(hi, b)) for a, b in taken if a < hi and lo < b)
+    pieces, start = [], lo
+    for a, b in cuts:
+        pieces.append((start, a))
+        start = max(start, b)
+    pieces.append((start, hi))
+    best: tuple[int, int] | None = None
+    most = 0
+    for a, b in pieces:
+        inside = [j for j in p.aligned if a <= j < b]
+        if len(inside) > most:
+            best, most = (inside[0], inside[-1] + 1), len(inside)
+    return best
+
+
+def _resolve_conflicts(projected: list[ProjectedSpan], rule: str, clip: bool = False) -> list[ProjectedSpan]:
     if rule == "none":
         return projected
     candidates = [p for p in projected if p.target is not None]
@@ -415,17 +445,27 @@ def _resolve_conflicts(projected: list[ProjectedSpan], rule: str) -> list[Projec
 
     accepted: list[ProjectedSpan] = []
     lost: dict[int, int] = {}
+    kept: dict[int, ProjectedSpan] = {}
     for p in sorted(candidates, key=priority):
         assert p.target is not None
         winner = next((a for a in accepted if a.target is not None
                        and p.target[0] < a.target[1] and a.target[0] < p.target[1]), None)
         if winner is None:
             accepted.append(p)
-        else:
+            continue
+        rest = _clipped(p, [a.target for a in accepted if a.target is not None]) if clip else None
+        if rest is None:
             lost[p.index] = winner.index
+            continue
+        q = ProjectedSpan(p.index, p.label, p.source, rest, "fuzzy", None, p.score, (*p.notes, CONFLICT_CLIPPED),
+                          tuple(j for j in p.aligned if rest[0] <= j < rest[1]))
+        accepted.append(q)
+        kept[p.index] = q
     out: list[ProjectedSpan] = []
     for p in projected:
-        if p.index in lost:
+        if p.index in kept:
+            out.append(kept[p.index])
+        elif p.index in lost:
             out.append(ProjectedSpan(p.index, p.label, p.source, None, "failed",
                                      f"conflict: lost to span {lost[p.index]}", p.score, p.notes))
         else:
@@ -453,7 +493,7 @@ def project_spans(spans: Sequence[tuple[int, int, str]], links: AlignmentResult 
         link_list = [(int(i), int(j)) for i, j in links]
     projected = [_project_one(k, span, link_list, scores, tgt_tokens, options, src_tokens)
                  for k, span in enumerate(spans)]
-    return _resolve_conflicts(projected, options.conflict)
+    return _resolve_conflicts(projected, options.conflict, options.clip)
 
 
 def combine_links(results: Sequence[AlignmentResult], method: str = "union",

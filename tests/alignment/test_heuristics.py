@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from alignment.base import AlignmentResult
 from alignment.heuristics import (
+    CONFLICT_CLIPPED,
     GAP_FILLED,
     GROUP_DROPPED,
     PUNCT_TRIMMED,
@@ -60,20 +61,36 @@ def test_notes_name_the_heuristics():
 
 
 @pytest.mark.parametrize(
-    ("rule", "scores", "winner", "loser"),
+    ("rule", "scores", "winner", "loser", "clipped"),
     [
-        ("longer", None, 1, 0),  # span 1 covers 2 target words, span 0 one
-        ("first", None, 0, 1),
-        ("score", {(0, 5): 0.9, (1, 5): 0.2, (2, 6): 0.2}, 0, 1),
+        ("longer", None, 1, 0, None),  # span 1 covers 2 target words, span 0 one (nothing of it is left)
+        ("first", None, 0, 1, (6, 7)),
+        ("score", {(0, 5): 0.9, (1, 5): 0.2, (2, 6): 0.2}, 0, 1, (6, 7)),
     ],
 )
-def test_conflicts(rule, scores, winner, loser):
+def test_conflicts(rule, scores, winner, loser, clipped):
     spans = [(0, 1, "LOC"), (1, 3, "ORG")]
     links = {(0, 5), (1, 5), (2, 6)}
-    out = project_spans(spans, links, TGT, scores=scores, options=SpanOptions(conflict=rule))
+    out = project_spans(spans, links, TGT, scores=scores, options=SpanOptions(conflict=rule, clip=False))
     assert out[winner].ok
     assert out[loser].status == "failed"
     assert out[loser].reason == f"conflict: lost to span {winner}"
+    # clip (the default): the loser keeps the aligned words no winner covers, when there are any
+    out = project_spans(spans, links, TGT, scores=scores, options=SpanOptions(conflict=rule))
+    assert out[loser].target == clipped
+    if clipped is not None:
+        assert out[loser].status == "fuzzy" and CONFLICT_CLIPPED in out[loser].notes
+    else:
+        assert out[loser].reason == f"conflict: lost to span {winner}"
+
+
+def test_clip_keeps_the_stretch_with_most_aligned_words():
+    # span 1 (aligned to 1, 2, 5, 7) loses to span 0 at target 2: the stretch after it holds more of its
+    # aligned words (5 and 7) than the one before (1)
+    out = project_spans([(0, 1, "A"), (1, 2, "B")], {(0, 2), (1, 1), (1, 2), (1, 5), (1, 7)}, TGT,
+                        options=SpanOptions(conflict="first", gap_fill=3))
+    assert out[0].target == (2, 3)
+    assert out[1].target == (5, 8)
 
 
 def test_conflict_none_keeps_overlaps():
