@@ -37,6 +37,7 @@ import os
 import shutil
 import tempfile
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,7 @@ class _Run:
     options: FinetuneOptions
     aligner: Any
     model: Any
-    data: list[tuple[list[int], list[int]]]
+    data: list[tuple[Sequence[int], Sequence[int]]]
     batches: list[list[int]]
     key: str
     summary: dict[str, Any]
@@ -138,31 +139,37 @@ def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions,
         opts = opts.replace(precision="bfloat16" if native_bfloat16(opts.device) else "float32")
     aligner = EmbeddingAligner(opts.encoder, layer=opts.layer, mode="exact", device=opts.device,
                                threads=opts.threads)
-    flat = aligner._sentence_pieces([w for pair in pairs for w in pair])
-    data, too_long, empty = [], 0, 0
+    data: list[tuple[Sequence[int], Sequence[int]]] = []
+    too_long = empty = 0
     pre, suf = aligner._prefix, aligner._suffix
     limit = min(opts.max_pieces, aligner._content)
-    for k in range(len(pairs)):
-        src, tgt = flat[2 * k][0], flat[2 * k + 1][0]
-        if not src or not tgt:
-            empty += 1
-        elif len(src) > limit or len(tgt) > limit:
-            too_long += 1
-        else:
-            data.append((pre + src + suf, pre + tgt + suf))
+    digest = hashlib.sha256()
+    for start in range(0, len(pairs), 2048):  # pieces a chunk at a time: words and pieces never all at once
+        chunk = pairs[start:start + 2048]
+        digest.update(json.dumps(chunk, ensure_ascii=False).encode())
+        flat = aligner._sentence_pieces([w for pair in chunk for w in pair])
+        for k in range(len(chunk)):
+            src, tgt = flat[2 * k][0], flat[2 * k + 1][0]
+            if not src or not tgt:
+                empty += 1
+            elif len(src) > limit or len(tgt) > limit:
+                too_long += 1
+            else:
+                data.append((array("i", pre + src + suf), array("i", pre + tgt + suf)))
+    n_read = len(pairs)
+    del pairs
     if not data:
         from projector.errors import InputError
 
         raise InputError(f"no pair of the parallel text fits max_pieces={opts.max_pieces} ({too_long} too long, "
                          f"{empty} without pieces)")
-    digest = hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode()).hexdigest()[:16]
-    key = json.dumps({"options": json.loads(opts.key_json()), "data": digest}, sort_keys=True)
+    key = json.dumps({"options": json.loads(opts.key_json()), "data": digest.hexdigest()[:16]}, sort_keys=True)
     model = aligner._torch_model
     if opts.tlm:
         model = _mlm_model(aligner.model_name)
         aligner._torch_model = None
-    summary = {"sources": sources, "pairs_read": len(pairs), "pairs_used": len(data), "left_out_too_long": too_long,
-               "left_out_no_pieces": empty, "data_sha256": digest}
+    summary = {"sources": sources, "pairs_read": n_read, "pairs_used": len(data), "left_out_too_long": too_long,
+               "left_out_no_pieces": empty, "data_sha256": digest.hexdigest()[:16]}
     batches = token_batches([(len(s), len(t)) for s, t in data], opts.batch_tokens)
     return _Run(opts, aligner, model, data, batches, key, summary)
 
@@ -187,7 +194,7 @@ def _padded(torch: Any, seqs: Sequence[Sequence[int]], pad: int) -> tuple[Any, A
     ids = torch.full((len(seqs), width), pad, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for k, s in enumerate(seqs):
-        ids[k, :len(s)] = torch.tensor(s, dtype=torch.long)
+        ids[k, :len(s)] = torch.tensor(list(s), dtype=torch.long)
         mask[k, :len(s)] = 1
     return ids, mask
 
@@ -247,7 +254,7 @@ def _tlm_loss(run: _Run, batch: Sequence[int], step: int) -> Any:
     torch = _torch()
     al = run.aligner
     limit = al.max_length
-    seqs = [(run.data[k][0] + run.data[k][1][len(al._prefix):])[:limit] for k in batch]
+    seqs = [(list(run.data[k][0]) + list(run.data[k][1][len(al._prefix):]))[:limit] for k in batch]
     pad = al.tokenizer.pad_token_id if al.tokenizer.pad_token_id is not None else 0
     ids, mask = _padded(torch, seqs, pad)
     special = torch.tensor(al.tokenizer.all_special_ids, dtype=torch.long)
@@ -476,7 +483,8 @@ def self_training_loss(encoder: str, pairs: Sequence[tuple[Sequence[str], Sequen
     aligner = EmbeddingAligner(encoder, layer=layer, mode="exact")
     flat = aligner._sentence_pieces([list(w) for pair in pairs for w in pair])
     pre, suf = aligner._prefix, aligner._suffix
-    data = [(pre + flat[2 * k][0] + suf, pre + flat[2 * k + 1][0] + suf) for k in range(len(pairs))]
+    data: list[tuple[Sequence[int], Sequence[int]]] = [(pre + flat[2 * k][0] + suf, pre + flat[2 * k + 1][0] + suf)
+                                                       for k in range(len(pairs))]
     run = _Run(opts, aligner, aligner._torch_model, data, [], "", {})
     total, n = 0.0, 0
     for batch in token_batches([(len(s), len(t)) for s, t in data], batch_tokens):
