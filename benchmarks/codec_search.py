@@ -15,6 +15,12 @@ measures on the same sentences:
 
     python benchmarks/codec_search.py [--sentences 24] [--seed 0] [--threads 1] [--work DIR] [--trained STEPS]
     python benchmarks/codec_search.py --model examples/models/marian-en-pt-demo [--sentences 24]
+    python benchmarks/codec_search.py --searches guided --no-demo   # guided_vs_plain_time alone, minutes
+
+``--searches`` (default ``pruned,beam,guided,bruteforce``; ``exact`` is added by ``--full``) picks the rows
+to measure: ``bruteforce`` is the exact-search-vs-brute-force comparison, by far the slowest part on the
+random model (random weights prune nothing); leave it out to measure the others alone. The JSON then
+holds only the figures of the rows measured.
 
 With random weights every template token is about equally unlikely under every marked source, so no
 prefix bound can prune anything and exact search costs about what brute force does (plus its opening
@@ -27,8 +33,11 @@ Marian folder, e.g. the distilled en<->pt demo model of examples/models) on real
 with gold entity spans (../shared/data/europarl-ner, else examples/en_sample.conll).
 
 The last line is JSON with ``exact_vs_bruteforce_tokens`` (brute-force tokens / exact tokens),
-``pruned_vs_plain_time`` (pruned codec time / plain translation time) and
-``exact_agrees_with_bruteforce``.
+``pruned_vs_plain_time`` (pruned codec time / plain translation time),
+``exact_agrees_with_bruteforce``, and ``guided_vs_plain_time``: the guided search's whole projection,
+alignment included (e5, fast mode; the encoder and the word tokenizers are loaded before the timing, as
+a run loads them once), plus the plain translation, over the plain translation alone, with
+``guided_sequences_per_span``.
 """
 
 from __future__ import annotations
@@ -141,6 +150,74 @@ def train_marker_model(out: Path, steps: int, seed: int = 0) -> Path:
     return out
 
 
+def compare_bruteforce(mt: Any, inputs: list[Any], templates: list[str], top_n: int,
+                       table: list[tuple[str, float | None, float]]) -> dict[str, Any]:
+    """Exact search (probed and plain prefix bounds) vs brute force on the very same tasks (templates =
+    the plain translations): scored tokens, seconds, and whether the top-n agree. Appends the rows to
+    ``table``; returns the JSON figures."""
+    from projector.methods._search import SearchStats, brute_force, search_placements
+    from projector.methods.codec import CodecMethod
+
+    method = CodecMethod(translator=mt, search="exact", top_n=top_n)
+    live = [k for k in range(len(inputs)) if templates[k]]
+    _, tasks, _ = method.build_tasks(inputs, templates, live, "en", "pt")
+    o, c, _ = method._marker_pieces("pt")
+
+    def score(s, tg, probes=None):  # type: ignore[no-untyped-def]
+        return mt.score(s, tg, "en", "pt") if probes is None else mt.score(s, tg, "en", "pt", probe=probes)
+
+    # exact search as codec runs it (bounds with the markers' probed log-probs when the engine can
+    # probe), and with plain prefix bounds for comparison
+    probe = method._can_probe("en", "pt")
+    ex_stats, plain_stats, bf_stats = SearchStats(), SearchStats(), SearchStats()
+    t = time.perf_counter()
+    exact = search_placements(score, copy.deepcopy(tasks), o, c, stats=ex_stats, probe=probe)
+    exact_s = time.perf_counter() - t
+    t = time.perf_counter()
+    search_placements(score, copy.deepcopy(tasks), o, c, stats=plain_stats, probe=False)
+    plain_bounds_s = time.perf_counter() - t
+    t = time.perf_counter()
+    brute = brute_force(score, tasks, o, c, stats=bf_stats)
+    brute_s = time.perf_counter() - t
+    print(f"exact {ex_stats} {exact_s:.1f}s; brute force {bf_stats} {brute_s:.1f}s", file=sys.stderr)
+    agree, ties = True, 0
+    for x, y in zip(exact, brute, strict=True):
+        if [(p.open, p.close) for p in x] != [(p.open, p.close) for p in y]:
+            if [round(p.score, 3) for p in x] == [round(p.score, 3) for p in y]:
+                ties += 1  # same scores, equal-scored placements in another order
+            else:
+                agree = False
+    n, spans = len(inputs), len(tasks)
+    plain_s = table[0][2] * n
+    table += [("exact search only", ex_stats.tokens / spans, exact_s / n),
+              ("brute force", bf_stats.tokens / spans, brute_s / n)]
+    return {
+        "exact_vs_bruteforce_tokens": round(bf_stats.tokens / max(1, ex_stats.tokens), 2),
+        "exact_agrees_with_bruteforce": agree,
+        "equal_score_reorderings": ties,
+        "exact_search_vs_plain_time": round((plain_s + exact_s) / plain_s, 2),
+        "probed_bounds": probe,
+        "plain_bounds_vs_bruteforce_tokens": round(bf_stats.tokens / max(1, plain_stats.tokens), 2),
+        "tokens_per_span": {"exact": round(ex_stats.tokens / spans), "brute_force": round(bf_stats.tokens / spans)},
+        "seconds_per_sentence": {"exact_search": round(exact_s / n, 4), "brute_force": round(brute_s / n, 4),
+                                            "exact_search_plain_bounds": round(plain_bounds_s / n, 4)},
+    }
+
+
+#: the rows codec_search can measure; ``bruteforce`` = exact search vs brute force on the same tasks
+SEARCHES = ("pruned", "beam", "guided", "exact", "bruteforce")
+
+
+def parse_searches(value: str) -> tuple[str, ...]:
+    """``--searches``: the named rows, in :data:`SEARCHES` order (unknown names are an error)."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in names if v not in SEARCHES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"--searches: unknown {', '.join(bad) or 'empty list'}; "
+                                         f"choose from {', '.join(SEARCHES)}")
+    return tuple(v for v in SEARCHES if v in names)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sentences", type=int, default=24)
@@ -154,11 +231,15 @@ def main() -> None:
                          "random Opus-MT-sized one")
     ap.add_argument("--encoder", default=None, help="encoder of the guided search's aligner (default: "
                     "multilingual-e5-small, fast mode)")
+    ap.add_argument("--searches", default=None, type=parse_searches,
+                    help="comma-separated rows to measure, of " + ",".join(SEARCHES) + " (default: pruned,beam,"
+                         "guided,bruteforce, plus exact with --full)")
     ap.add_argument("--no-demo", action="store_true", help="skip the standing second run on the demo model")
     ap.add_argument("--model", type=Path, default=None,
                     help="a real Marian model folder (CTranslate2 or Hugging Face) instead of a built one; "
                          "real sentences with gold spans")
     args = ap.parse_args()
+    searches = args.searches or tuple(v for v in SEARCHES if v != "exact" or args.full)
 
     work = args.work or Path(tempfile.gettempdir()) / "projector-codec-bench"
     work.mkdir(parents=True, exist_ok=True)
@@ -166,7 +247,6 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from mt_backends.ct2 import CTranslate2Translator
     from projector.data import Span
-    from projector.methods._search import SearchStats, brute_force, search_placements
     from projector.methods.base import ProjectionInput
     from projector.methods.codec import CodecMethod
     from tests.mt.tiny_models import build_marian
@@ -212,9 +292,13 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _common import ensure_encoder
 
-    encoder = ensure_encoder(args.encoder)
-    for mode in ("pruned", "beam", "guided", "exact") if args.full else ("pruned", "beam", "guided"):
-        guide = {"encoder": encoder, "align_mode": "fast"} if mode == "guided" else {}
+    encoder = ensure_encoder(args.encoder) if "guided" in searches else None
+    from projector.convert import word_tokenizer
+
+    for lang in ("en", "pt"):  # loaded once per process (spaCy's rules, ~1.5 s), as the MT model is: not timed
+        word_tokenizer(lang)
+    for mode in (m for m in searches if m != "bruteforce"):
+        guide: dict[str, Any] = {"encoder": encoder, "align_mode": "fast"} if mode == "guided" else {}
         method = CodecMethod(translator=mt, search=mode, top_n=args.top_n, **guide)
         if mode == "guided":  # the encoder is loaded once per run, as a Projector does: outside the timing
             method.guide_aligner("en", "pt")
@@ -223,79 +307,38 @@ def main() -> None:
         rows[mode] = {"seconds": plain_s + time.perf_counter() - t, **method.last_stats}
         print(f"codec {mode}: {rows[mode]}", file=sys.stderr)
 
-    # brute force vs exact search on the very same tasks (templates = the plain translations)
-    method = CodecMethod(translator=mt, search="exact", top_n=args.top_n)
-    live = [k for k in range(len(inputs)) if templates[k]]
-    _, tasks, _ = method.build_tasks(inputs, templates, live, "en", "pt")
-    o, c, _ = method._marker_pieces("pt")
-
-    def score(s, tg, probes=None):  # type: ignore[no-untyped-def]
-        return mt.score(s, tg, "en", "pt") if probes is None else mt.score(s, tg, "en", "pt", probe=probes)
-
-    # exact search as codec runs it (bounds with the markers' probed log-probs when the engine can
-    # probe), and with plain prefix bounds for comparison
-    probe = method._can_probe("en", "pt")
-    ex_stats, plain_stats, bf_stats = SearchStats(), SearchStats(), SearchStats()
-    t = time.perf_counter()
-    exact = search_placements(score, copy.deepcopy(tasks), o, c, stats=ex_stats, probe=probe)
-    exact_s = time.perf_counter() - t
-    t = time.perf_counter()
-    search_placements(score, copy.deepcopy(tasks), o, c, stats=plain_stats, probe=False)
-    plain_bounds_s = time.perf_counter() - t
-    t = time.perf_counter()
-    brute = brute_force(score, tasks, o, c, stats=bf_stats)
-    brute_s = time.perf_counter() - t
-    print(f"exact {ex_stats} {exact_s:.1f}s; brute force {bf_stats} {brute_s:.1f}s", file=sys.stderr)
-    agree, ties = True, 0
-    for x, y in zip(exact, brute, strict=True):
-        if [(p.open, p.close) for p in x] != [(p.open, p.close) for p in y]:
-            if [round(p.score, 3) for p in x] == [round(p.score, 3) for p in y]:
-                ties += 1  # same scores, equal-scored placements in another order
-            else:
-                agree = False
     n = len(inputs)
-    spans = len(tasks)
-    table = [
-        ("plain translation", None, plain_s / n),
-        ("codec pruned (project)", rows["pruned"]["tokens"] / n_spans, rows["pruned"]["seconds"] / n),
-        ("codec beam (project)", rows["beam"]["tokens"] / n_spans, rows["beam"]["seconds"] / n),
-        ("exact search only", ex_stats.tokens / spans, exact_s / n),
-        ("brute force", bf_stats.tokens / spans, brute_s / n),
-    ]
     print(f"{n} sentences, {n_spans} spans; source pieces {min(src_len)}-{max(src_len)}, "
           f"template pieces {min(tpl_len)}-{max(tpl_len)}; model {hf.name} int8, {args.threads} thread(s)")
+    table: list[tuple[str, float | None, float]] = [("plain translation", None, plain_s / n)]
+    table += [(f"codec {mode} (project)", row["tokens"] / n_spans, row["seconds"] / n) for mode, row in rows.items()]
+    result: dict[str, Any] = {
+        # (keys as before: "exact" is the exact search alone, measured with brute force; exact's project row
+        # is "exact_codec")
+        "tokens_per_span": {mode if mode != "exact" else "exact_codec": round(row["tokens"] / n_spans)
+                            for mode, row in rows.items()},
+        "seconds_per_sentence": {"plain": round(plain_s / n, 4),
+                                 **{f"{mode}_codec": round(row["seconds"] / n, 4) for mode, row in rows.items()}},
+    }
+    result.update({f"{mode}_vs_plain_time": round(rows[mode]["seconds"] / plain_s, 2)
+                   for mode in ("pruned", "beam", "guided") if mode in rows})
+    if "bruteforce" in searches:
+        bf = compare_bruteforce(mt, inputs, templates, args.top_n, table)
+        result["tokens_per_span"].update(bf.pop("tokens_per_span"))
+        result["seconds_per_sentence"].update(bf.pop("seconds_per_sentence"))
+        result.update(bf)
+    if "guided" in rows:
+        result["guided_sequences_per_span"] = round(rows["guided"]["sequences"] / max(1, n_spans), 2)
     print(f"{'':26s} {'tokens/span':>12s} {'s/sentence':>11s}")
-    if "exact" in rows:
-        table.insert(2, ("codec exact (project)", rows["exact"]["tokens"] / n_spans, rows["exact"]["seconds"] / n))
     for name, tok, sec in table:
         print(f"{name:26s} {f'{tok:.0f}' if tok is not None else '-':>12s} {sec:11.4f}")
-    result = {
-        "exact_vs_bruteforce_tokens": round(bf_stats.tokens / max(1, ex_stats.tokens), 2),
-        "pruned_vs_plain_time": round(rows["pruned"]["seconds"] / plain_s, 2),
-        "beam_vs_plain_time": round(rows["beam"]["seconds"] / plain_s, 2),
-        "exact_agrees_with_bruteforce": agree,
-        "equal_score_reorderings": ties,
-        "exact_search_vs_plain_time": round((plain_s + exact_s) / plain_s, 2),
-        "probed_bounds": probe,
-        "plain_bounds_vs_bruteforce_tokens": round(bf_stats.tokens / max(1, plain_stats.tokens), 2),
-        "tokens_per_span": {"exact": round(ex_stats.tokens / spans), "pruned": round(rows["pruned"]["tokens"] / n_spans),
-                            "beam": round(rows["beam"]["tokens"] / n_spans),
-                            "brute_force": round(bf_stats.tokens / spans)},
-        "seconds_per_sentence": {"plain": round(plain_s / n, 4), "pruned_codec": round(rows["pruned"]["seconds"] / n, 4),
-                                 "beam_codec": round(rows["beam"]["seconds"] / n, 4),
-                                 "exact_search": round(exact_s / n, 4), "brute_force": round(brute_s / n, 4),
-                                 "exact_search_plain_bounds": round(plain_bounds_s / n, 4)},
-        "sentences": n, "spans": n_spans, "model": hf.name,
-        "guided_vs_plain_time": round(rows["guided"]["seconds"] / plain_s, 2),
-        "guided_sequences_per_span": round(rows["guided"]["sequences"] / max(1, n_spans), 2),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-    }
-    result["tokens_per_span"]["guided"] = round(rows["guided"]["tokens"] / n_spans)
-    result["seconds_per_sentence"]["guided_codec"] = round(rows["guided"]["seconds"] / n, 4)
+    result.update({"searches": list(searches), "sentences": n, "spans": n_spans, "model": hf.name,
+                   "threads": args.threads, "load_average_1min": round(os.getloadavg()[0], 2)})
     demo = REPO / "examples" / "models" / "marian-en-pt-demo"
     if not args.model and not args.no_demo and (demo / "model.bin").is_file():  # the standing second run
         cmd = [sys.executable, __file__, "--model", str(demo), "--sentences", str(args.sentences), "--threads",
-               str(args.threads), "--top-n", str(args.top_n), "--work", str(work), "--no-demo"]
+               str(args.threads), "--top-n", str(args.top_n), "--work", str(work), "--no-demo",
+               "--searches", ",".join(searches)]
         if args.encoder:
             cmd += ["--encoder", args.encoder]
         proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -332,14 +332,16 @@ class CodecOptions(Options):
     aligner: str | None = _aligner()
     layer: int | None = _layer()
     align_mode: str = _align_mode()
-    widen: int = option(1, "guided search: candidates widened and narrowed by up to this many words", min=0)
+    widen: int = option(1, "guided search: the shortest candidate widened by up to this many words at either "
+                        "boundary", min=0)
+    narrow: int = option(1, "guided search: candidates narrowed by up to this many words at either boundary", min=0)
     guided_mt: float = option(0.02, "guided search: weight of the MT log-prob gap to the span's best candidate",
                               min=0.0, short="w_mt")
     guided_src: float = option(2.0, "guided search: weight of the share of the span's words linked into a "
                                "candidate", min=0.0, short="w_src")
-    guided_tgt: float = option(1.0, "guided search: weight of the share of a candidate's words linked to the span",
+    guided_tgt: float = option(0.5, "guided search: weight of the share of a candidate's words linked to the span",
                                min=0.0, short="w_tgt")
-    guided_lex: float = option(0.5, "guided search: weight of the lexical similarity", min=0.0, short="w_lex")
+    guided_lex: float = option(2.0, "guided search: weight of the lexical similarity", min=0.0, short="w_lex")
     guided_rev: float = option(0.25, "guided search: weight of the reverse score per source word", min=0.0,
                                short="w_rev")
 

@@ -46,3 +46,49 @@ def test_consistent_spans(alignment: list[list[int]], expected: set[tuple[int, i
 
 def test_word_offsets() -> None:
     assert word_offsets(["a", "bc", "d"]) == [(0, 1), (2, 4), (5, 6)]
+
+
+@pytest.mark.parametrize(("value", "want"), [
+    ("guided", ("guided",)),
+    ("bruteforce,guided", ("guided", "bruteforce")),            # in the benchmark's order
+    (" beam , pruned,beam", ("pruned", "beam")),                  # spaces and repeats
+])
+def test_codec_search_searches(value: str, want: tuple[str, ...]) -> None:
+    from codec_search import parse_searches
+
+    assert parse_searches(value) == want
+
+
+@pytest.mark.parametrize("value", ["", "guided,fast", ","])
+def test_codec_search_searches_rejects(value: str) -> None:
+    import argparse
+
+    from codec_search import parse_searches
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_searches(value)
+
+
+def test_guided_choice_resolves_overlaps_as_codec_does() -> None:
+    from types import SimpleNamespace
+
+    from codec_quality import guided_choice, recorded_candidates
+
+    from projector.data import Span
+
+    def cand(start: int, end: int, mt: float, src: float, tgt: float, lex: float) -> dict[str, object]:
+        return {"start": start, "end": end, "mt": mt, "src_cov": src, "tgt_cov": tgt, "lex": lex, "rev": None,
+                "src_words": 1}
+
+    # two source spans whose best candidates overlap in the target: the more lexically sure span keeps
+    # (0, 5); the other gets its next viable candidate; a third span has no viable candidate
+    out = SimpleNamespace(info={"guided": [
+        [cand(0, 5, 0.0, 1.0, 1.0, 0.9)],
+        [cand(0, 5, 0.0, 1.0, 1.0, 0.2), cand(6, 9, -1.0, 1.0, 0.5, 0.2)],
+        [cand(10, 12, 0.0, 0.0, 0.0, 0.1)],
+    ]})
+    item = SimpleNamespace(spans=[Span(0, 4, "X"), Span(5, 8, "X"), Span(9, 12, "X")])
+    weights = {"mt": 0.1, "src": 1.0, "tgt": 1.0, "lex": 0.5, "rev": 0.0}
+    sentences = recorded_candidates([out], [item])
+    assert sentences[0][0] == [(0, 4), (5, 8), (9, 12)]
+    assert guided_choice(sentences, weights, lex_keep=0.5, rev_keep=-5.0) == [(0, 5), (6, 9), None]

@@ -102,6 +102,35 @@ __all__ = ["CodecMethod", "mark_source", "DEFAULT_MAX_SEARCH_TOKENS"]
 DEFAULT_MAX_SEARCH_TOKENS = CodecOptions().max_search_tokens
 _BUDGET_REASON = "search budget reached (max_search_tokens): best placement found so far"
 
+#: a span's standalone translation (for the lexical similarity) is bounded to ``2 * its source pieces + 8``
+#: pieces, at most 64: a translation of a few words is about as long as they are, and a model that does
+#: not stop (or babbles) would otherwise generate 64 pieces for each span
+SPAN_TRANSLATION_MAX = 64
+
+
+def span_translation_bounds(pieces: Sequence[int]) -> list[int]:
+    """The piece bound of each span translation given its source pieces: ``2n + 8`` rounded up to a
+    multiple of 8 (few distinct bounds, so few ``translate`` calls), at most :data:`SPAN_TRANSLATION_MAX`."""
+    return [min(SPAN_TRANSLATION_MAX, -(-(2 * n + 8) // 8) * 8) for n in pieces]
+
+
+def translate_spans(translator: Any, texts: Sequence[str], src_lang: str, tgt_lang: str, beam_size: int) -> list[Any]:
+    """Each span text's translation (``None`` for a blank one), bounded by :func:`span_translation_bounds`
+    (:data:`SPAN_TRANSLATION_MAX` for all when the translator cannot tokenize); one call per bound."""
+    try:
+        pieces = [len(p) for p in translator.tokenize(list(texts), src_lang, side="source")]
+    except (AttributeError, NotImplementedError, NotSupportedError, TypeError):
+        pieces = [SPAN_TRANSLATION_MAX] * len(texts)
+    groups: dict[int, list[int]] = {}
+    for n, bound in enumerate(span_translation_bounds(pieces)):
+        groups.setdefault(bound, []).append(n)
+    out: list[Any] = [None] * len(texts)
+    for bound, ns in sorted(groups.items()):
+        res = batched_translate(translator, [texts[n] for n in ns], src_lang, tgt_lang, beam_size=beam_size,
+                                max_length=bound)
+        for n, r in zip(ns, res, strict=True):
+            out[n] = r
+    return out
 
 
 def mark_source(text: str, span: Span, open_marker: str = "[", close_marker: str = "]") -> str:
@@ -372,8 +401,8 @@ class CodecMethod:
                         seen[rng] = Candidate(rng[0], rng[1], p.score, len(seen))
                 cands[(k, s)] = list(seen.values())
         span_texts = [inputs[k].spans[s].text_of(inputs[k].text) for k, s in cands]
-        translated = batched_translate(self.translator, span_texts, src_lang, tgt_lang,
-                                       beam_size=min(beam_of(self.translator), 2), max_length=64)
+        translated = translate_spans(self.translator, span_texts, src_lang, tgt_lang,
+                                     min(beam_of(self.translator), 2))
         flat: list[tuple[tuple[int, int], int]] = []
         for key, lst in cands.items():
             flat.extend((key, n) for n in range(len(lst)))
@@ -431,13 +460,10 @@ class CodecMethod:
     def _guided_rank(self, cands: list[Candidate], covs: dict[tuple[int, int], tuple[float, float, int]]) -> list[Candidate]:
         """The guided search's choice (:func:`projector.methods._guided.choose`): viable candidates, best
         combined score first; each candidate's ``score`` becomes its combined score."""
-        from ._guided import choose, combined_score, features_of
+        from ._guided import features_of, ranked
 
-        feats = features_of(cands, covs)
-        weights = self.options.guided_weights()
-        order = choose(feats, weights, lex_keep=self.options.lex_keep, rev_keep=self.options.rev_keep)
-        return [Candidate(cands[n].start, cands[n].end, combined_score(feats[n], weights), pos, cands[n].lex,
-                          cands[n].rev) for pos, n in enumerate(order)]
+        return ranked([(c.start, c.end) for c in cands], features_of(cands, covs), self.options.guided_weights(),
+                      lex_keep=self.options.lex_keep, rev_keep=self.options.rev_keep)
 
     @staticmethod
     def _failure_reason(task: SearchTask | None, cands: list[Candidate] | None, ranked: list[Candidate],

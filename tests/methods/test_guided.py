@@ -50,14 +50,39 @@ def test_word_variants(rng: tuple[int, int], n: int, widen: int, want: list[tupl
     assert word_variants(rng, n, widen) == want
 
 
-def test_candidate_ranges_dedup_members_intersection_union_and_extra() -> None:
-    a, b = {(0, 1), (1, 2)}, {(0, 1), (1, 3)}
-    got = candidate_ranges((0, 2), [a, b], a & b | {(1, 2)}, 5, extra=[(4, 5), None], widen=0)
-    # ensemble (1,3); member a (1,3) again; member b (1,4); intersection (1,2); union (1,4) again; extra
-    assert got == [(1, 3), (1, 4), (1, 2), (4, 5)]
-    assert len(set(candidate_ranges((0, 2), [a, b], a, 5))) == len(candidate_ranges((0, 2), [a, b], a, 5))
-    assert candidate_ranges((0, 1), [set()], set(), 5) == []             # a silent aligner proposes nothing
-    assert candidate_ranges((0, 1), [set()], set(), 5, extra=[(2, 3)], widen=0) == [(2, 3)]
+@pytest.mark.parametrize(("rng", "n", "widen", "narrow", "want"), [
+    ((1, 3), 5, 0, 1, [(1, 3), (2, 3), (1, 2)]),                      # the default: narrowed only
+    ((1, 3), 5, 1, 0, [(1, 3), (0, 3), (1, 4)]),                      # widened only
+    ((1, 2), 4, 0, 1, [(1, 2)]),                                      # a one-word range has no narrower one
+    ((1, 4), 6, 0, 2, [(1, 4), (2, 4), (1, 3), (3, 4), (1, 2)]),      # up to two words off either end
+    ((1, 4), 6, 1, 2, [(1, 4), (0, 4), (2, 4), (1, 3), (1, 5), (3, 4), (1, 2)]),
+])
+def test_word_variants_widen_and_narrow_apart(rng: tuple[int, int], n: int, widen: int, narrow: int,
+                                              want: list[tuple[int, int]]) -> None:
+    assert word_variants(rng, n, widen, narrow) == want
+
+
+@pytest.mark.parametrize(("widen", "narrow", "want"), [
+    # seeds: ensemble = member a (1,5), member b (2,3) (no intersection; the union is (1,5) again)
+    (1, 1, [(1, 5), (2, 3), (2, 5), (1, 4), (1, 3), (2, 4)]),   # every seed narrowed, the shortest widened
+    (0, 1, [(1, 5), (2, 3), (2, 5), (1, 4)]),
+    (1, 0, [(1, 5), (2, 3), (1, 3), (2, 4)]),                   # (1,5) is never widened to (0,5)/(1,6)
+    (0, 0, [(1, 5), (2, 3)]),
+])
+def test_candidate_ranges_narrow_every_seed_widen_the_shortest(widen: int, narrow: int,
+                                                               want: list[tuple[int, int]]) -> None:
+    a, b = {(0, 1), (1, 4)}, {(0, 2)}
+    assert candidate_ranges((0, 2), [a, b], a, 7, widen=widen, narrow=narrow) == want
+
+
+def test_candidate_ranges_default_options() -> None:
+    from projector.options import CodecOptions
+
+    opts = CodecOptions()
+    assert (opts.widen, opts.narrow) == (1, 1)
+    got = candidate_ranges((0, 2), [{(0, 1), (1, 4)}, {(0, 2)}], {(0, 1), (1, 4)}, 7, widen=opts.widen,
+                           narrow=opts.narrow)
+    assert got == [(1, 5), (2, 3), (2, 5), (1, 4), (1, 3), (2, 4)]
 
 
 def test_coverage() -> None:
@@ -85,6 +110,45 @@ def test_choose_keeps_what_the_aligner_linked_and_fails_only_without_any_viable(
     assert choose([likely, linked, sure], W, lex_keep=0.5, rev_keep=-5.0) == [2, 1]
     assert choose([likely], W, lex_keep=0.5, rev_keep=-5.0) == []
     assert choose([], W, lex_keep=0.5, rev_keep=-5.0) == []
+
+
+def test_ranked_is_the_choice_as_candidates_with_combined_scores() -> None:
+    from projector.methods._guided import ranked
+
+    likely = Features(0.0, 0.0, 0.0, 0.3, -9.0)
+    linked = Features(-5.0, 1.0, 1.0, 0.1, -20.0)
+    sure = Features(-1.0, 0.0, 0.0, 0.95, -2.0)
+    got = ranked([(0, 4), (5, 9), (10, 13)], [likely, linked, sure], W, lex_keep=0.5, rev_keep=-5.0)
+    assert [(c.start, c.end, c.rank) for c in got] == [(10, 13, 0), (5, 9, 1)]
+    assert [c.score for c in got] == pytest.approx([0.5, -0.15])         # as in the case above
+    assert [(c.lex, c.rev) for c in got] == [(0.95, -2.0), (0.1, -20.0)]
+    assert ranked([(0, 4)], [likely], W, lex_keep=0.5, rev_keep=-5.0) == []
+
+
+def _words(*ws: str) -> list[Any]:
+    from projector.data import Token
+
+    out, pos = [], 0
+    for w in ws:
+        out.append(Token(w, pos, pos + len(w)))
+        pos += len(w) + 1
+    return out
+
+
+def test_align_answers_are_the_align_methods_with_its_conflict_rules() -> None:
+    from alignment.heuristics import SpanOptions, project_spans
+    from projector.methods._guided import _heuristic_range, align_answers
+
+    src = _words("John", "Smith", "visited", "New", "York")
+    tgt = _words("João", "Smith", "visitou", "Nova", "Iorque")
+    links = [(0, 0), (1, 1), (1, 3), (2, 2), (3, 3), (4, 4)]          # "Smith" also linked to "Nova"
+    spans = [Span(0, 10, "PER"), Span(19, 27, "LOC"), Span(100, 104, "X")]
+    together = project_spans([(0, 2, "PER"), (3, 5, "LOC")], links, [t.text for t in tgt],
+                             src_tokens=[t.text for t in src], options=SpanOptions())
+    got = align_answers(spans, links, src, tgt, SpanOptions())
+    assert got == {0: together[0].target, 1: together[1].target}      # a span outside the source: none
+    assert got[0] == (0, 4)                                             # PER wins the conflict over "Nova"
+    assert _heuristic_range((3, 5), links, src, tgt, SpanOptions()) == (3, 5) != got[1]   # LOC alone
 
 
 @pytest.mark.parametrize(("char", "want"), [(0, 0), (5, 1), (6, 2), (100, 3)])
@@ -159,3 +223,52 @@ def test_translate_test_through_guided(tmp_path: Path, tiny_nllb: Path, tiny_enc
     assert sum(sum(c.values()) for c in rep.spans_by_label.values()) == n_pred  # every predicted span accounted for
     for orig, pred in zip(read(src).examples(), result.predictions.examples(), strict=True):
         assert pred.text == orig.text and all(0 <= s.start < s.end <= len(orig.text) for s in pred.spans)
+
+
+# -- span translations (codec's lexical similarity): bounded by the span's length ---------------------
+
+@pytest.mark.parametrize(("pieces", "want"), [
+    ([0], [8]),            # 2*0 + 8
+    ([1], [16]),           # 10, rounded up to a multiple of 8
+    ([4], [16]),           # exactly 16
+    ([5], [24]),           # 18 -> 24
+    ([28], [64]),          # 64
+    ([40], [64]),          # capped at SPAN_TRANSLATION_MAX
+])
+def test_span_translation_bounds(pieces: list[int], want: list[int]) -> None:
+    from projector.methods.codec import span_translation_bounds
+
+    assert span_translation_bounds(pieces) == want
+
+
+class _LengthRecorder:
+    """A translator whose source pieces are the text's characters; records each call's max_length."""
+
+    def __init__(self, tokenizes: bool = True) -> None:
+        self.calls: list[tuple[list[str], int]] = []
+        self.tokenizes = tokenizes
+
+    def tokenize(self, texts: list[str], lang: str, *, side: str = "target") -> list[list[str]]:
+        if not self.tokenizes:
+            raise NotImplementedError
+        return [list(t) for t in texts]
+
+    def translate(self, texts: list[str], src: str, tgt: str, *, beam_size: int, max_length: int) -> list[Any]:
+        from mt_backends.base import Hypothesis, TranslationResult
+
+        self.calls.append((list(texts), max_length))
+        return [TranslationResult((Hypothesis(t.upper(), (), 0.0),)) for t in texts]
+
+
+def test_translate_spans_one_call_per_bound_results_in_order() -> None:
+    from projector.methods.codec import translate_spans
+
+    tr = _LengthRecorder()
+    texts = ["ab", "x" * 30, "cd", " ", "ab"]
+    out = translate_spans(tr, texts, "en", "pt", 2)
+    assert [r.text if r is not None else None for r in out] == ["AB", "X" * 30, "CD", None, "AB"]
+    # two pieces -> 12 -> 16; thirty -> 68 -> 64; the blank one is not translated; repeats once
+    assert tr.calls == [(["ab", "cd"], 16), (["x" * 30], 64)]
+    untok = _LengthRecorder(tokenizes=False)                    # no tokenizer: the old bound for all
+    translate_spans(untok, ["ab", "cd"], "en", "pt", 2)
+    assert untok.calls == [(["ab", "cd"], 64)]
