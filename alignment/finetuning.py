@@ -62,10 +62,10 @@ class FinetuneOptions(Options):
     encoder: str = option("e5", "Encoder to fine-tune: a transformers folder, a Hub id, or e5 (built in).",
                           model=True)
     layer: int = option(8, "Alignment layer (trained; the layers above it are written back unchanged).", min=1)
-    steps: int = option(2000, "Optimizer steps.", min=1)
+    steps: int = option(1000, "Optimizer steps (each a batch of batch_tokens pieces).", min=1)
     batch_tokens: int = option(4096, "Padded pieces per batch, both sides together.", min=16)
-    learning_rate: float = option(2e-5, "Peak learning rate (AdamW, linear decay to 0, as awesome-align).",
-                                  min=0.0, short="lr")
+    learning_rate: float = option(1e-4, "Peak learning rate (AdamW, linear decay to 0; awesome-align's 2e-5 is "
+                                        "for batches of 8 pairs).", min=0.0, short="lr")
     threshold: float = option(1e-3, "Softmax threshold of the self-training targets (awesome-align's).",
                               min=0.0, max=1.0)
     tlm: bool = option(False, "Also train translation language modelling (computes every layer; adds an LM "

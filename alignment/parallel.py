@@ -7,8 +7,8 @@ A source is named by one string (what ``projector finetune-aligner PARALLEL...``
 * ``SRC_FILE,TGT_FILE``: two line-aligned files of raw text (``.gz`` is read as gzip); each side's
   language comes from its file's last suffix when it is a language code (``news.en``, ``test.deu``),
   and its words from projector's tokenizer for that language (:func:`projector.convert.tokenize`);
-* ``hf:NAME_OR_FOLDER[:SPLIT]``: a Hugging Face dataset (a Hub id, or a folder written by
-  ``save_to_disk``) with a ``translation`` column of two languages (the Hub's layout), or exactly two
+* ``hf:NAME_OR_FOLDER[:SPLIT]``: a Hugging Face dataset (a Hub id, a folder of data files that
+  ``datasets.load_dataset`` reads, or a folder written by ``save_to_disk``) with a ``translation`` column of two languages (the Hub's layout), or exactly two
   string columns, or the two ``columns`` named.
 
 Every source is read and checked before any training starts: a malformed line, an empty side, two
@@ -126,7 +126,8 @@ def _hf_data(source: ParallelSource) -> Any:
     datasets = require("datasets", extra="hf", purpose="parallel text from a Hugging Face dataset")
     name = source.paths[0]
     try:
-        data = datasets.load_from_disk(name) if os.path.isdir(name) else datasets.load_dataset(name)
+        saved = any(os.path.isfile(os.path.join(name, f)) for f in ("dataset_dict.json", "state.json"))
+        data = datasets.load_from_disk(name) if saved else datasets.load_dataset(name)
     except Exception as exc:  # datasets raises many kinds (FileNotFoundError, DatasetNotFoundError...)
         raise ParallelTextError(f"{source.spec}: cannot load the dataset: {exc}") from exc
     if isinstance(data, datasets.DatasetDict):

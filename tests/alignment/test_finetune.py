@@ -69,6 +69,10 @@ def test_hf_datasets_translation_column_and_two_columns(tmp_path: Path) -> None:
     translation.save_to_disk(str(tmp_path / "tr"))
     datasets.DatasetDict({"train": datasets.Dataset.from_dict({"id": [1], "src": ["red"], "tgt": ["rot"]})}).save_to_disk(
         str(tmp_path / "cols"))
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "train.jsonl").write_text('{"en": "the house", "de": "das Haus"}\n', encoding="utf-8")
+    files, summary = read_parallel([f"hf:{tmp_path / 'files'}"])  # datasets.load_dataset on a folder of files
+    assert files == [(["the", "house"], ["das", "Haus"])] and summary[0]["pair"] == "en-de"
     pairs, summary = read_parallel([f"hf:{tmp_path / 'tr'}"])
     assert pairs == [(["a", "cat"], ["eine", "Katze"])] and summary[0]["pair"] == "en-de"
     assert read_parallel([f"hf:{tmp_path / 'cols'}:train"])[0] == [(["red"], ["rot"])]
