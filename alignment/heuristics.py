@@ -53,6 +53,12 @@ Each heuristic is a named option of :class:`SpanOptions`:
     の寵姫) is added to it. The hiragana inflection after a stem at the range's end (up to
     :data:`INFLECTION_MAX` characters, no particle: "continued" -> 続けた, "killed" -> 殺害している) is
     added too. Targets without hiragana are unchanged.
+``trim_claimed`` (bool, default True)
+    in a target of a script written without spaces, an edge word of the range linked at least as strongly
+    (summed link score) to source words outside the span as to the span is trimmed ("political" -> 政治, not
+    政治避难 when 避难 is linked to "asylum" as well): there the encoder's pieces and compounds spread links
+    over neighbouring words. Words of spaced scripts are never trimmed by this rule (on Europarl it
+    cost 0.002-0.005 F1).
 ``conflict`` (``"score"`` | ``"longer"`` | ``"first"`` | ``"none"``, default ``"score"``)
     when projected ranges overlap, the higher mean link score wins (ties: the longer range, then the
     earlier span), the longer target range wins (ties: higher score, then the earlier span), the
@@ -91,6 +97,7 @@ __all__ = [
     "PARTICLE_ADDED",
     "INFLECTION_ADDED",
     "CONFLICT_CLIPPED",
+    "CLAIMED_TRIMMED",
     "PARTICLES",
     "FUNCTION_WORDS",
 ]
@@ -109,6 +116,7 @@ PARTICLE_TRIMMED = "particle trimmed"
 PARTICLE_ADDED = "particle added"
 INFLECTION_ADDED = "inflection added"
 CONFLICT_CLIPPED = "clipped by a conflict"
+CLAIMED_TRIMMED = "claimed word trimmed"
 
 #: Japanese particles (and their common compounds) that a span may start or end with
 PARTICLES = frozenset({
@@ -141,6 +149,7 @@ class SpanOptions:
     trim_case_max_len: int = 3
     particles: bool = True
     clip: bool = True
+    trim_claimed: bool = True
 
     def __post_init__(self) -> None:
         from projector.errors import ConfigError, UnknownNameError
@@ -334,6 +343,32 @@ def _inflection(tgt_tokens: Sequence[str], lo: int, hi: int, claimed: set[int]) 
     return n
 
 
+def _trim_claimed(lo: int, hi: int, start: int, end: int, links: Iterable[Link],
+                  scores: Mapping[Link, float] | None, weight: Mapping[int, float],
+                  tgt_tokens: Sequence[str]) -> tuple[int, int, bool]:
+    """``[lo, hi)`` without the edge words linked at least as strongly (summed score) to source words
+    outside ``[start, end)`` as to the span (a filled gap's word linked outside only, once it is at an edge), in a target of a script written without spaces (unchanged
+    otherwise); one word is always kept."""
+    from projector.scripts import is_unspaced_text
+
+    if not any(is_unspaced_text(t) for t in tgt_tokens):
+        return lo, hi, False
+    outside: dict[int, float] = {}
+    for i, j in links:
+        if not start <= i < end and lo <= j < hi:
+            outside[j] = outside.get(j, 0.0) + (scores.get((i, j), 1.0) if scores is not None else 1.0)
+
+    def claimed(j: int) -> bool:
+        return outside.get(j, 0.0) >= weight.get(j, 0.0) > 0.0 or (j not in weight and j in outside)
+
+    new_lo, new_hi = lo, hi
+    while new_hi - new_lo > 1 and claimed(new_lo):
+        new_lo += 1
+    while new_hi - new_lo > 1 and claimed(new_hi - 1):
+        new_hi -= 1
+    return new_lo, new_hi, (new_lo, new_hi) != (lo, hi)
+
+
 def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
                  scores: Mapping[Link, float] | None, tgt_tokens: Sequence[str],
                  options: SpanOptions, src_tokens: Sequence[str] | None = None) -> ProjectedSpan:
@@ -394,6 +429,10 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
                                      options.trim_case_max_len, droppable)
         if trimmed:
             notes.append(CASE_TRIMMED)
+    if options.trim_claimed:
+        lo, hi, trimmed = _trim_claimed(lo, hi, start, end, links, scores, weight, tgt_tokens)
+        if trimmed:
+            notes.append(CLAIMED_TRIMMED)
     if options.particles and src_tokens is not None and any(_is_hiragana(ch) for t in tgt_tokens for ch in t):
         outside = {j for i, j in links if not start <= i < end}
         lo, hi, note = _particles(lo, hi, src_tokens[start], src_tokens[end - 1], tgt_tokens, outside)

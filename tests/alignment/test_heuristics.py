@@ -307,3 +307,20 @@ def test_particles(src: list[str], span: tuple[int, int], tgt: list[str], links:
     opts = SpanOptions(particles=particles)
     (p,) = project_spans([(*span, "X")], links, tgt, src_tokens=src, options=opts)
     assert p.target == expected
+
+
+@pytest.mark.parametrize("tgt, scores, trim, expected", [
+    # 避难 is linked to "asylum" (outside the span) as strongly as to "political": trimmed
+    (["寻求", "政治", "避难"], {(0, 1): 0.9, (0, 2): 0.5, (1, 2): 0.5}, True, (1, 2)),
+    (["寻求", "政治", "避难"], {(0, 1): 0.9, (0, 2): 0.5, (1, 2): 0.5}, False, (1, 3)),
+    # linked more strongly to the span: kept
+    (["寻求", "政治", "避难"], {(0, 1): 0.9, (0, 2): 0.8, (1, 2): 0.5}, True, (1, 3)),
+    # a spaced-script target is never trimmed by this rule
+    (["politisches", "Asyl"], {(0, 0): 0.9, (0, 1): 0.5, (1, 1): 0.5}, True, (0, 2)),
+])
+def test_trim_claimed(tgt: list[str], scores: dict[tuple[int, int], float], trim: bool,
+                      expected: tuple[int, int]) -> None:
+    # source: "political asylum"; the span is "political"
+    (p,) = project_spans([(0, 1, "X")], set(scores), tgt, src_tokens=["political", "asylum"], scores=scores,
+                         options=SpanOptions(trim_claimed=trim, copy_match=False))
+    assert p.target == expected
