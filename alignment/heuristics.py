@@ -52,7 +52,10 @@ Each heuristic is a named option of :class:`SpanOptions`:
     right after the range (before it, for a function word at the source span's end: "princess of" ->
     の寵姫) is added to it. The hiragana inflection after a stem at the range's end (up to
     :data:`INFLECTION_MAX` characters, no particle: "continued" -> 続けた, "killed" -> 殺害している) is
-    added too. Targets without hiragana are unchanged.
+    added too. Targets without hiragana are unchanged by these. In Chinese and Japanese alike, a counter
+    (:data:`COUNTERS`) right after a numeral at the range's end is added ("December 1999" -> 1999年12月,
+    not 1999年12), and in Chinese an aspect particle (:data:`CHINESE_ASPECT`: 了, 着, 过) ending a range
+    after a segmenter word is trimmed ("introduced" -> 介绍, not 介绍了).
 ``trim_claimed`` (bool, default True)
     in a target of a script written without spaces, an edge word of the range linked at least as strongly
     (summed link score) to source words outside the span as to the span is trimmed ("political" -> 政治, not
@@ -98,6 +101,7 @@ __all__ = [
     "INFLECTION_ADDED",
     "CONFLICT_CLIPPED",
     "CLAIMED_TRIMMED",
+    "COUNTER_ADDED",
     "PARTICLES",
     "FUNCTION_WORDS",
 ]
@@ -117,12 +121,19 @@ PARTICLE_ADDED = "particle added"
 INFLECTION_ADDED = "inflection added"
 CONFLICT_CLIPPED = "clipped by a conflict"
 CLAIMED_TRIMMED = "claimed word trimmed"
+COUNTER_ADDED = "counter added"
 
 #: Japanese particles (and their common compounds) that a span may start or end with
 PARTICLES = frozenset({
     "は", "が", "を", "に", "の", "で", "と", "へ", "も", "や", "から", "まで", "より", "には", "では", "とは",
     "にも", "でも", "への", "での", "との", "からの", "までの", "へは", "とも", "として", "にて", "において",
     "における", "によって", "により", "による", "について", "に対して", "にとって"})
+#: counters (measure words) of Chinese and Japanese that belong to the numeral before them
+COUNTERS = frozenset({"年", "月", "日", "号", "时", "時", "点", "分", "秒", "岁", "歳", "个", "個", "次", "回", "名",
+                      "人", "位", "元", "円", "天", "周", "倍", "届", "代", "世纪", "世紀", "亿", "億", "万", "萬"})
+_CJK_NUMERALS = frozenset("〇一二三四五六七八九十百千万億亿两")
+#: Chinese aspect particles, trimmed from the end of a range of segmenter words (介绍了 -> 介绍)
+CHINESE_ASPECT = frozenset({"了", "着", "过"})
 #: the most characters of hiragana inflection added after a Japanese stem (``particles``)
 INFLECTION_MAX = 4
 #: source function words (English, the usual source) that a target particle renders
@@ -369,6 +380,13 @@ def _trim_claimed(lo: int, hi: int, start: int, end: int, links: Iterable[Link],
     return new_lo, new_hi, (new_lo, new_hi) != (lo, hi)
 
 
+def _counter_follows(tgt_tokens: Sequence[str], hi: int) -> bool:
+    """Whether the range ending at ``hi`` ends with a numeral and the next token is a counter of
+    Chinese or Japanese (:data:`COUNTERS`: 12 + 月, 7 + 日, 3 + 个)."""
+    last, nxt = tgt_tokens[hi - 1], tgt_tokens[hi]
+    return bool(last) and (last[-1].isdigit() or last[-1] in _CJK_NUMERALS) and nxt in COUNTERS
+
+
 def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
                  scores: Mapping[Link, float] | None, tgt_tokens: Sequence[str],
                  options: SpanOptions, src_tokens: Sequence[str] | None = None) -> ProjectedSpan:
@@ -441,6 +459,14 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
         if (n := _inflection(tgt_tokens, lo, hi, outside)):
             hi += n
             notes.append(INFLECTION_ADDED)
+    if options.particles and hi < len(tgt_tokens) and _counter_follows(tgt_tokens, hi) and \
+            not any(j == hi and not start <= i < end for i, j in links):
+        hi += 1
+        notes.append(COUNTER_ADDED)
+    if options.particles and hi - lo > 1 and tgt_tokens[hi - 1] in CHINESE_ASPECT and len(tgt_tokens[hi - 2]) > 1 \
+            and not any(_is_hiragana(ch) for t in tgt_tokens for ch in t):
+        hi -= 1
+        notes.append(PARTICLE_TRIMMED)
     inside = [j for j in targets if lo <= j < hi]
     n_links = sum(count[j] for j in inside)
     score = sum(weight[j] for j in inside) / n_links if n_links else 0.0

@@ -301,6 +301,14 @@ def test_source_punctuation_is_kept(src: list[str], span: tuple[int, int], tgt: 
     (["government"], (0, 1), ["政府", "は"], [(0, 0)], True, (0, 1)),
     # no hiragana in the target: unchanged
     (["the", "weather"], (1, 2), ["天气", "很", "好"], [(1, 0)], True, (0, 1)),
+    # a counter after a numeral at the end is added (Chinese and Japanese), unless linked outside the span
+    (["december", "1999"], (0, 2), ["1999", "年", "12", "月", "生产"], [(1, 0), (0, 2)], True, (0, 4)),
+    (["january", "7"], (0, 2), ["1", "月", "7", "日", "に"], [(0, 0), (0, 1), (1, 2)], True, (0, 4)),
+    (["december", "1999"], (0, 2), ["1999", "年", "12", "月", "生产"], [(1, 0), (0, 2)], False, (0, 3)),
+    # a Chinese aspect particle after a segmenter word is trimmed; a character token is not
+    (["introduced"], (0, 1), ["介绍", "了", "形势"], [(0, 0), (0, 1)], True, (0, 1)),
+    (["introduced"], (0, 1), ["介绍", "了", "形势"], [(0, 0), (0, 1)], False, (0, 2)),
+    (["understood"], (0, 1), ["了", "解"], [(0, 0), (0, 1)], True, (0, 2)),
 ])
 def test_particles(src: list[str], span: tuple[int, int], tgt: list[str], links: list[tuple[int, int]],
                    particles: bool, expected: tuple[int, int]) -> None:
