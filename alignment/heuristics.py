@@ -56,12 +56,13 @@ Each heuristic is a named option of :class:`SpanOptions`:
     (:data:`COUNTERS`) right after a numeral at the range's end is added ("December 1999" -> 1999年12月,
     not 1999年12), and in Chinese an aspect particle (:data:`CHINESE_ASPECT`: 了, 着, 过) ending a range
     after a segmenter word is trimmed ("introduced" -> 介绍, not 介绍了).
-``trim_claimed`` (bool, default True)
+``trim_claimed`` (bool, default False)
     in a target of a script written without spaces, an edge word of the range linked at least as strongly
     (summed link score) to source words outside the span as to the span is trimmed ("political" -> 政治, not
     政治避难 when 避难 is linked to "asylum" as well): there the encoder's pieces and compounds spread links
     over neighbouring words. Words of spaced scripts are never trimmed by this rule (on Europarl it
-    cost 0.002-0.005 F1).
+    cost 0.002-0.005 F1). Off by default: +0.01 exact match on benchmarks/projection_cjk.py (ja, zh),
+    whose gold spans are by construction linked to nothing outside, but -0.004 on held-out KFTT pairs.
 ``conflict`` (``"score"`` | ``"longer"`` | ``"first"`` | ``"none"``, default ``"score"``)
     when projected ranges overlap, the higher mean link score wins (ties: the longer range, then the
     earlier span), the longer target range wins (ties: higher score, then the earlier span), the
@@ -160,7 +161,7 @@ class SpanOptions:
     trim_case_max_len: int = 3
     particles: bool = True
     clip: bool = True
-    trim_claimed: bool = True
+    trim_claimed: bool = False
 
     def __post_init__(self) -> None:
         from projector.errors import ConfigError, UnknownNameError

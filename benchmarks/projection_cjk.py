@@ -13,8 +13,9 @@ in that text:
 * ja, zh ``segmented``: the template alone -- the method segments it (projector.segment: fugashi, jieba,
   or characters when none is installed): the user's case with raw text; this is the measured row;
 * ja, zh ``chars``: the template with one token per character (data tokenized into characters);
-* ja, zh ``before``: characters, every character encoded on its own, gaps counted in tokens and no
-  particle rules (the method before subword alignment and the heuristics of these scripts);
+* ja, zh ``before``: characters, every character encoded on its own, gaps counted in tokens, no
+  particle rules and no conflict clipping (the method before subword alignment and the heuristics of
+  these scripts; punctuation the source span ends with is kept here too);
 * fr, ro: the template with the gold words as its tokens (the data's own words).
 
 Per row: span exact match (character range), character F1 (micro, whitespace excluded), failures, and
@@ -125,7 +126,7 @@ def project(lang: str, variant: str, encoder: str, mode: str, seed: int, limit: 
     unspaced = "words" if variant == "before" else "auto"
     method = AlignMethod(aligner=default_aligner(encoder, mode=mode, unspaced=unspaced))
     if variant == "before":
-        method.span_options = dataclasses.replace(method.span_options, gap_unit="words", particles=False)
+        method.span_options = dataclasses.replace(method.span_options, gap_unit="words", particles=False, clip=False)
     t0 = time.perf_counter()
     row = score(method.project(inputs, "en", lang), gold)
     row["seconds"] = round(time.perf_counter() - t0, 1)

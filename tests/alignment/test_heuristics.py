@@ -318,7 +318,7 @@ def test_particles(src: list[str], span: tuple[int, int], tgt: list[str], links:
 
 
 @pytest.mark.parametrize("tgt, scores, trim, expected", [
-    # 避难 is linked to "asylum" (outside the span) as strongly as to "political": trimmed
+    # (off by default) 避难 is linked to "asylum" (outside the span) as strongly as to "political": trimmed
     (["寻求", "政治", "避难"], {(0, 1): 0.9, (0, 2): 0.5, (1, 2): 0.5}, True, (1, 2)),
     (["寻求", "政治", "避难"], {(0, 1): 0.9, (0, 2): 0.5, (1, 2): 0.5}, False, (1, 3)),
     # linked more strongly to the span: kept
