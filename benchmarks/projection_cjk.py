@@ -16,7 +16,9 @@ in that text:
 * ja, zh ``before``: characters, every character encoded on its own, gaps counted in tokens, no
   particle rules and no conflict clipping (the method before subword alignment and the heuristics of
   these scripts; punctuation the source span ends with is kept here too);
-* fr, ro: the template with the gold words as its tokens (the data's own words).
+* fr, ro: the template with the gold words as its tokens (the data's own words);
+* ``ja_heldout``: the ``segmented`` row on KFTT pairs of ``word-alignment-gold/multi`` that are not in
+  the 582 (a check on text the heuristics were not chosen on).
 
 Per row: span exact match (character range), character F1 (micro, whitespace excluded), failures, and
 (``codec_reachable``) the share of gold spans that codec's allowed marker positions can express
@@ -47,6 +49,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 GOLD = SHARED / "data" / "word-alignment-gold" / "awesome"
+MULTI = SHARED / "data" / "word-alignment-gold" / "multi" / "processed"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -69,9 +72,33 @@ def english_first(lang: str) -> list[dict[str, Any]]:
     return out
 
 
-def build(lang: str, seed: int, limit: int | None, tokens: str) -> tuple[list[Any], list[list[tuple[int, int]]]]:
+def heldout_pairs() -> list[dict[str, Any]]:
+    """KFTT ja-en pairs of ``word-alignment-gold/multi`` (train and valid, 0-indexed links) that are not
+    among the 582 of ``awesome/jaen``, without duplicates: the same kind of text, never looked at while
+    the heuristics were chosen. Empty when the folder is absent."""
+    seen = {"".join(line.split(" ||| ")[0].split()) for line in (GOLD / "jaen.src-tgt").open(encoding="utf-8")}
+    out = []
+    for split in ("train", "valid"):
+        path = MULTI / split / "en-ja" / "kftt.jsonl"
+        if not path.is_file():
+            continue
+        for line in path.open(encoding="utf-8"):
+            d = json.loads(line)
+            src, tgt, links = d["src_words"], d["tgt_words"], [tuple(a) for a in d["alignment"]]
+            key = "".join(tgt)
+            if key in seen or len(src) < 4 or any(not w.strip() for w in src + tgt) or any(
+                    not (0 <= i < len(src) and 0 <= j < len(tgt)) for i, j in links):
+                continue
+            seen.add(key)
+            out.append({"src_words": src, "tgt_words": tgt, "alignment": links})
+    return out
+
+
+def build(lang: str, seed: int, limit: int | None, tokens: str,
+          heldout: bool = False) -> tuple[list[Any], list[list[tuple[int, int]]]]:
     """Projection inputs (template mode) and gold character ranges; ``tokens`` is ``gold`` (the gold
-    words), ``chars`` (one per character) or ``none`` (the method segments the template)."""
+    words), ``chars`` (one per character) or ``none`` (the method segments the template); ``heldout``:
+    the pairs of :func:`heldout_pairs` (ja)."""
     from codec_quality import consistent_spans
 
     from projector.convert import detokenize
@@ -81,7 +108,7 @@ def build(lang: str, seed: int, limit: int | None, tokens: str) -> tuple[list[An
 
     rng = random.Random(seed)
     inputs, gold = [], []
-    for pair in english_first(lang)[:limit]:
+    for pair in (heldout_pairs() if heldout else english_first(lang))[:limit]:
         spans = consistent_spans(pair, rng)
         if not spans:
             continue
@@ -121,8 +148,8 @@ def project(lang: str, variant: str, encoder: str, mode: str, seed: int, limit: 
     from alignment.project import default_aligner
     from projector.methods.align import AlignMethod
 
-    tokens = {"segmented": "none", "chars": "chars", "before": "chars", "gold": "gold"}[variant]
-    inputs, gold = build(lang, seed, limit, tokens)
+    tokens = {"segmented": "none", "heldout": "none", "chars": "chars", "before": "chars", "gold": "gold"}[variant]
+    inputs, gold = build(lang, seed, limit, tokens, heldout=variant == "heldout")
     unspaced = "words" if variant == "before" else "auto"
     method = AlignMethod(aligner=default_aligner(encoder, mode=mode, unspaced=unspaced))
     if variant == "before":
@@ -195,6 +222,8 @@ def main() -> None:
     result: dict[str, Any] = {}
     for lang in PAIRS:
         variants = ("segmented", "chars", "before") if lang in UNSPACED else ("gold",)
+        if lang == "ja" and (MULTI / "valid" / "en-ja" / "kftt.jsonl").is_file():
+            variants += ("heldout",)
         for variant in variants:
             row = project(lang, variant, encoder, args.mode, args.seed, args.limit)
             key = lang if variant in ("segmented", "gold") else f"{lang}_{variant}"
