@@ -215,3 +215,29 @@ def test_cli_finetune_aligner(tiny_bert: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "bad.txt:2: not 'source ||| target'" in result.output
     result = CliRunner().invoke(main, ["finetune-aligner", str(src), "--steps", "0", "-o", str(tmp_path / "y")])
     assert result.exit_code == 1 and "[flag: --steps]" in result.output
+
+
+def test_kill_9_mid_run_then_the_same_command_finishes_it(tiny_bert: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = _pipe(tmp_path, PAIRS * 4)
+    out = tmp_path / "killed"
+    flags = ["--encoder", str(tiny_bert), "--layer", "2", "--steps", "60", "--batch-tokens", "64",
+             "--learning-rate", "1e-3", "--checkpoint-every", "1", "--no-progress"]
+    cmd = [sys.executable, "-m", "projector.cli", "finetune-aligner", str(src), "-o", str(out), *flags]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = checkpoint_dir(out) / "state.pt"
+    deadline = time.monotonic() + 120
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert state.exists() and not out.exists(), "the run ended before it could be killed"
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    whole = _weights(_train(tiny_bert, tmp_path, tmp_path / "whole", steps=60, checkpoint_every=1))
+    resumed = _weights(out)
+    assert all(whole[k].equal(resumed[k]) for k in whole)  # type: ignore[attr-defined]
