@@ -402,6 +402,11 @@ class AlignOptions(Options):
     copy_match: bool = option(True, "span heuristics: prefer an exact copy of the source span in the target")
     trim_case: bool = option(True, "span heuristics: trim lowercase edge words from capitalised spans")
     trim_case_max_len: int = option(3, "span heuristics: longest span trim_case applies to", min=0)
+    particles: bool = option(True, "span heuristics: Japanese particles at span edges follow the source span's "
+                             "function words")
+    clip: bool = option(True, "span heuristics: a span that loses a conflict keeps its aligned words no winner covers")
+    trim_claimed: bool = option(False, "span heuristics: trim edge words linked at least as strongly outside the span "
+                                "(targets written without spaces)")
     segmenter: str = option("auto", "word segmenter of targets written without spaces (auto: the best installed "
                             "for the language; chars: one token per character)", choices=_segmenters)
 

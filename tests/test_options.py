@@ -234,3 +234,16 @@ def test_mt_options_reach_the_engine_and_replicas_agree(projector_cache: Path) -
     assert [round(x.total, 3) for x in a] == [round(x.total, 3) for x in b]
     with pytest.raises(ConfigError, match="compute_type"):
         Projector(compute_type="float16", cache=False).translator("en", "pt")  # not on this CPU: named
+
+
+def test_every_span_heuristic_is_an_align_option_with_the_same_default() -> None:
+    import dataclasses
+
+    from alignment.heuristics import SpanOptions
+    from projector.options import AlignOptions
+
+    align = {f.name: f.default for f in dataclasses.fields(AlignOptions)}
+    for f in dataclasses.fields(SpanOptions):
+        assert f.name in align, f"SpanOptions.{f.name} has no AlignOptions field (no flag, not in the run key)"
+        assert align[f.name] == f.default, f.name
+    assert AlignOptions().span_options() == SpanOptions()
