@@ -30,7 +30,8 @@ Each heuristic is a named option of :class:`SpanOptions`:
 ``trim_punct`` (bool, default True)
     target words made only of punctuation are ignored when they are aligned to the span (so a range
     never starts or ends with punctuation; inside a range they stay), unless the source span itself
-    starts or ends with punctuation (given ``src_tokens``): *Parliament .* -> *议会。*.
+    starts or ends with punctuation (given ``src_tokens``): *Parliament .* -> *议会。*; then an unlinked
+    punctuation token right after (before) the range is added to it, as the source has one there.
 ``keep`` (``"largest"`` | ``"all"``, default ``"largest"``)
     with several groups, keep the group with the most links (ties: higher summed score, then the
     first), or cover everything from the first to the last aligned word.
@@ -388,6 +389,20 @@ def _counter_follows(tgt_tokens: Sequence[str], hi: int) -> bool:
     return bool(last) and (last[-1].isdigit() or last[-1] in _CJK_NUMERALS) and nxt in COUNTERS
 
 
+def _source_punctuation(lo: int, hi: int, start: int, end: int, src_tokens: Sequence[str],
+                        tgt_tokens: Sequence[str], links: Iterable[Link]) -> tuple[int, int]:
+    """``[lo, hi)`` with the punctuation token right after (before) it added when the source span ends
+    (starts) with punctuation and no source word outside the span is linked to it."""
+    outside = {j for i, j in links if not start <= i < end}
+    if is_punctuation(src_tokens[end - 1]) and hi < len(tgt_tokens) and is_punctuation(tgt_tokens[hi]) \
+            and hi not in outside and not is_punctuation(tgt_tokens[hi - 1]):
+        hi += 1
+    if is_punctuation(src_tokens[start]) and lo > 0 and is_punctuation(tgt_tokens[lo - 1]) \
+            and lo - 1 not in outside and not is_punctuation(tgt_tokens[lo]):
+        lo -= 1
+    return lo, hi
+
+
 def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
                  scores: Mapping[Link, float] | None, tgt_tokens: Sequence[str],
                  options: SpanOptions, src_tokens: Sequence[str] | None = None) -> ProjectedSpan:
@@ -448,6 +463,8 @@ def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
                                      options.trim_case_max_len, droppable)
         if trimmed:
             notes.append(CASE_TRIMMED)
+    if options.trim_punct and src_tokens is not None:
+        lo, hi = _source_punctuation(lo, hi, start, end, src_tokens, tgt_tokens, links)
     if options.trim_claimed:
         lo, hi, trimmed = _trim_claimed(lo, hi, start, end, links, scores, weight, tgt_tokens)
         if trimmed:

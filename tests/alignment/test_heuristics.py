@@ -273,6 +273,10 @@ def test_gap_unit_is_checked() -> None:
     (["the", "parliament", "."], (1, 3), ["议会", "。"], [(1, 0), (2, 1)], (0, 2)),
     # it does not: trimmed as before
     (["the", "parliament", "."], (1, 2), ["议会", "。"], [(1, 0), (1, 1)], (0, 1)),
+    # the source span ends with punctuation the links miss: the target's punctuation after the range is added
+    (["the", "proposal", "."], (1, 3), ["讨论", "建议", "。"], [(1, 1)], (1, 3)),
+    # ... unless a word outside the span is linked to it
+    (["the", "proposal", ".", "!"], (1, 3), ["讨论", "建议", "。"], [(1, 1), (3, 2)], (1, 2)),
 ])
 def test_source_punctuation_is_kept(src: list[str], span: tuple[int, int], tgt: list[str],
                                     links: list[tuple[int, int]], expected: tuple[int, int]) -> None:
