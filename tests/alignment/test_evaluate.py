@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from hypothesis import given, settings
@@ -96,6 +97,8 @@ def test_pharaoh_reader_errors(tmp_path, text, gold, message, line):
 
 
 def test_skip_invalid(tmp_path, caplog):
+    # the level set here, not inherited: a CLI test run before with -q leaves "projector" at ERROR
+    caplog.set_level(logging.WARNING, logger="projector.alignment")
     p = tmp_path / "g.jsonl"
     p.write_text('{"src_words": ["a"], "tgt_words": ["x"], "alignment": [[0, 5]]}\n'
                  '{"src_words": ["a"], "tgt_words": ["x"], "alignment": [[0, 0]]}\n', encoding="utf-8")
