@@ -30,6 +30,7 @@ of :class:`FinetuneOptions`) and a model card (``README.md``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -38,7 +39,7 @@ import shutil
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,6 +53,7 @@ __all__ = ["FinetuneOptions", "finetune", "token_batches", "self_training_loss",
 
 logger = logging.getLogger("projector.alignment")
 PRECISIONS = ("auto", "bfloat16", "float32")
+_CHUNK = 2048  # pairs tokenized into pieces at a time
 
 
 @dataclass(frozen=True)
@@ -130,32 +132,46 @@ class _Run:
     summary: dict[str, Any]
 
 
-def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions,
-             columns: Sequence[str] | None) -> _Run:
+def _framed(aligner: Any, pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[tuple[list[int], list[int]]]:
+    """Each pair's piece ids (the aligner's own tokenization) between the encoder's special tokens; a side
+    without pieces is empty."""
+    flat = aligner._sentence_pieces([list(w) for pair in pairs for w in pair])
+    pre, suf = aligner._prefix, aligner._suffix
+
+    def frame(ids: list[int]) -> list[int]:
+        return pre + ids + suf if ids else []
+    return [(frame(flat[2 * k][0]), frame(flat[2 * k + 1][0])) for k in range(len(pairs))]
+
+
+def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions, columns: Sequence[str] | None,
+             out: Path, overwrite: bool) -> _Run | None:
+    """The run, or None when ``out`` already holds it. The parallel text is read and checked and the
+    output checked before any model is loaded."""
     from .embedding import EmbeddingAligner, native_bfloat16
 
     pairs, sources = read_parallel(parallel, columns=columns, max_pairs=opts.max_pairs, seed=opts.seed)
     if opts.precision == "auto":
         opts = opts.replace(precision="bfloat16" if native_bfloat16(opts.device) else "float32")
+    digest = hashlib.sha256()
+    for start in range(0, len(pairs), _CHUNK):
+        digest.update(json.dumps(pairs[start:start + _CHUNK], ensure_ascii=False).encode())
+    data_key = digest.hexdigest()[:16]
+    key = json.dumps({"options": json.loads(opts.key_json()), "data": data_key}, sort_keys=True)
+    if _check_out(out, key, overwrite):
+        return None
     aligner = EmbeddingAligner(opts.encoder, layer=opts.layer, mode="exact", device=opts.device,
                                threads=opts.threads)
     data: list[tuple[Sequence[int], Sequence[int]]] = []
     too_long = empty = 0
-    pre, suf = aligner._prefix, aligner._suffix
-    limit = min(opts.max_pieces, aligner._content)
-    digest = hashlib.sha256()
-    for start in range(0, len(pairs), 2048):  # pieces a chunk at a time: words and pieces never all at once
-        chunk = pairs[start:start + 2048]
-        digest.update(json.dumps(chunk, ensure_ascii=False).encode())
-        flat = aligner._sentence_pieces([w for pair in chunk for w in pair])
-        for k in range(len(chunk)):
-            src, tgt = flat[2 * k][0], flat[2 * k + 1][0]
+    limit = min(opts.max_pieces, aligner._content) + len(aligner._prefix) + len(aligner._suffix)
+    for start in range(0, len(pairs), _CHUNK):  # a chunk at a time: words and pieces never all at once
+        for src, tgt in _framed(aligner, pairs[start:start + _CHUNK]):
             if not src or not tgt:
                 empty += 1
             elif len(src) > limit or len(tgt) > limit:
                 too_long += 1
             else:
-                data.append((array("i", pre + src + suf), array("i", pre + tgt + suf)))
+                data.append((array("i", src), array("i", tgt)))
     n_read = len(pairs)
     del pairs
     if not data:
@@ -163,27 +179,33 @@ def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions,
 
         raise InputError(f"no pair of the parallel text fits max_pieces={opts.max_pieces} ({too_long} too long, "
                          f"{empty} without pieces)")
-    key = json.dumps({"options": json.loads(opts.key_json()), "data": digest.hexdigest()[:16]}, sort_keys=True)
     model = aligner._torch_model
     if opts.tlm:
         model = _mlm_model(aligner.model_name)
         aligner._torch_model = None
     summary = {"sources": sources, "pairs_read": n_read, "pairs_used": len(data), "left_out_too_long": too_long,
-               "left_out_no_pieces": empty, "data_sha256": digest.hexdigest()[:16]}
+               "left_out_no_pieces": empty, "data_sha256": data_key}
     batches = token_batches([(len(s), len(t)) for s, t in data], opts.batch_tokens)
     return _Run(opts, aligner, model, data, batches, key, summary)
 
 
-def _mlm_model(name: str) -> Any:
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[Any]:
+    """transformers with its warnings off ("weights not used" for the layers the aligner drops...)."""
     from .embedding import _require
 
     transformers = _require("transformers")
     level = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
     try:
-        model, info = transformers.AutoModelForMaskedLM.from_pretrained(name, output_loading_info=True)
+        yield transformers
     finally:
         transformers.logging.set_verbosity(level)
+
+
+def _mlm_model(name: str) -> Any:
+    with _quiet_transformers() as transformers:
+        model, info = transformers.AutoModelForMaskedLM.from_pretrained(name, output_loading_info=True)
     if info.get("missing_keys"):
         logger.warning("%s has no LM head: TLM trains a new one (tied to the input embeddings)", name)
     return model
@@ -199,8 +221,8 @@ def _padded(torch: Any, seqs: Sequence[Sequence[int]], pad: int) -> tuple[Any, A
     return ids, mask
 
 
-def _alignment_hidden(run: _Run, seqs: Sequence[Sequence[int]]) -> tuple[Any, Any]:
-    """Alignment-layer vectors of each sequence (one forward for the batch) and its content mask."""
+def _batch_inputs(run: _Run, seqs: Sequence[Sequence[int]]) -> tuple[dict[str, Any], Any]:
+    """The padded encoder inputs of the sequences and their content mask (no special tokens, no padding)."""
     torch = _torch()
     al = run.aligner
     pad = al.tokenizer.pad_token_id if al.tokenizer.pad_token_id is not None else 0
@@ -208,15 +230,18 @@ def _alignment_hidden(run: _Run, seqs: Sequence[Sequence[int]]) -> tuple[Any, An
     inputs = {"input_ids": ids.to(run.options.device), "attention_mask": mask.to(run.options.device)}
     if al._use_type_ids:
         inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
-    if run.options.tlm:
-        hidden = run.model.base_model(**inputs, output_hidden_states=True).hidden_states[run.options.layer]
-    else:
-        hidden = run.model(**inputs).last_hidden_state
     content = mask.bool().clone()
     content[:, :len(al._prefix)] = False
     for k, s in enumerate(seqs):
         content[k, len(s) - len(al._suffix):] = False
-    return hidden, content.to(hidden.device)
+    return inputs, content.to(run.options.device)
+
+
+def _alignment_hidden(run: _Run, inputs: dict[str, Any]) -> Any:
+    """Alignment-layer vectors of a batch (one forward)."""
+    if run.options.tlm:
+        return run.model.base_model(**inputs, output_hidden_states=True).hidden_states[run.options.layer]
+    return run.model(**inputs).last_hidden_state
 
 
 def _directional(torch: Any, hs: Any, ht: Any, ms: Any, mt: Any) -> tuple[Any, Any, Any]:
@@ -230,22 +255,22 @@ def _so_loss(run: _Run, batch: Sequence[int], train: bool = True) -> Any:
     """awesome-align's self-training loss of one batch: targets from the model without dropout, the
     loss from the model in training mode (``train``) or from the same pass (evaluation)."""
     torch = _torch()
-    src = [run.data[k][0] for k in batch]
-    tgt = [run.data[k][1] for k in batch]
     n = len(batch)
+    inputs, content = _batch_inputs(run, [run.data[k][0] for k in batch] + [run.data[k][1] for k in batch])
+    ms, mt = content[:n], content[n:]
     with torch.no_grad():
         run.model.eval()
         with _autocast(run):
-            hidden, content = _alignment_hidden(run, src + tgt)
-        s2t, t2s, valid = _directional(torch, hidden[:n].float(), hidden[n:].float(), content[:n], content[n:])
+            hidden = _alignment_hidden(run, inputs)
+        s2t, t2s, valid = _directional(torch, hidden[:n].float(), hidden[n:].float(), ms, mt)
         guide = ((s2t > run.options.threshold) & (t2s > run.options.threshold) & valid).float()
     if train:
         run.model.train()
         with _autocast(run):
-            hidden, content = _alignment_hidden(run, src + tgt)
-        s2t, t2s, _ = _directional(torch, hidden[:n].float(), hidden[n:].float(), content[:n], content[n:])
-    per_src = (s2t * guide).sum((1, 2)) / content[:n].sum(1).clamp(min=1)
-    per_tgt = (t2s * guide).sum((1, 2)) / content[n:].sum(1).clamp(min=1)
+            hidden = _alignment_hidden(run, inputs)
+        s2t, t2s, _ = _directional(torch, hidden[:n].float(), hidden[n:].float(), ms, mt)
+    per_src = (s2t * guide).sum((1, 2)) / ms.sum(1).clamp(min=1)
+    per_tgt = (t2s * guide).sum((1, 2)) / mt.sum(1).clamp(min=1)
     return -(per_src + per_tgt).mean()
 
 
@@ -341,14 +366,16 @@ def finetune(parallel: Sequence[str | ParallelSource], out: str | os.PathLike[st
     """
     opts = merge_options(FinetuneOptions, options, overrides)
     out = Path(out)
-    run = _prepare(parallel, opts, columns)
-    if _check_out(out, run.key, overwrite):
+    run = _prepare(parallel, opts, columns, out, overwrite)
+    if run is None:
         logger.info("%s already holds this fine-tuning run", out)
         return out
     torch = _torch()
     if run.options.threads:
         torch.set_num_threads(run.options.threads)
-    transformers = _torch_transformers()
+    from .embedding import _require
+
+    transformers = _require("transformers")
     params = _trainable(run)
     optim = torch.optim.AdamW(params, lr=run.options.learning_rate, weight_decay=0.0, eps=1e-8)
     sched = transformers.get_linear_schedule_with_warmup(optim, 0, run.options.steps)
@@ -359,12 +386,6 @@ def finetune(parallel: Sequence[str | ParallelSource], out: str | os.PathLike[st
         sched.load_state_dict(state["scheduler"])
     _train(run, optim, sched, state, folder, progress, on_step)
     return _write_output(run, out, state)
-
-
-def _torch_transformers() -> Any:
-    from .embedding import _require
-
-    return _require("transformers")
 
 
 def _batch_at(run: _Run, step: int, perms: dict[int, list[int]]) -> list[int]:
@@ -386,7 +407,11 @@ def _train(run: _Run, optim: Any, sched: Any, state: dict[str, Any], folder: Pat
     perms: dict[int, list[int]] = {}
     bar = tqdm(total=opts.steps, initial=state["step"], desc="fine-tuning", unit="step", disable=not progress)
     started = time.perf_counter() - state["seconds"]
-    try:
+    cuda = [torch.device(opts.device).index or 0] if opts.device.startswith("cuda") else []
+    # the per-step seeds below are the run's own: the caller's random state is restored afterwards
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(torch.random.fork_rng(devices=cuda))
+        stack.callback(bar.close)
         for step in range(state["step"], opts.steps):
             batch = _batch_at(run, step, perms)
             torch.manual_seed(_step_seed(opts.seed, step))  # dropout: the same after a resume
@@ -409,23 +434,15 @@ def _train(run: _Run, optim: Any, sched: Any, state: dict[str, Any], folder: Pat
             if (step + 1) % opts.checkpoint_every == 0 and step + 1 < opts.steps:
                 _save_checkpoint(folder, run, {**state, "optimizer": optim.state_dict(),
                                                "scheduler": sched.state_dict()})
-    finally:
-        bar.close()
 
 
 def _write_output(run: _Run, out: Path, state: dict[str, Any]) -> Path:
     """The full encoder (trained layers, the layers above unchanged), its tokenizer and the card, atomically."""
     from .e5 import _umask
-    from .embedding import _require
 
-    transformers = _require("transformers")
     trained = run.model.base_model if run.options.tlm else run.model
-    level = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
-    try:
+    with _quiet_transformers() as transformers:
         full = transformers.AutoModel.from_pretrained(run.aligner.model_name)
-    finally:
-        transformers.logging.set_verbosity(level)
     result = full.load_state_dict(trained.state_dict(), strict=False)
     if result.unexpected_keys:
         raise OutputError(f"the trained weights do not fit {run.aligner.model_name}: {result.unexpected_keys[:3]}",
@@ -481,10 +498,7 @@ def self_training_loss(encoder: str, pairs: Sequence[tuple[Sequence[str], Sequen
 
     opts = FinetuneOptions(encoder=encoder, layer=layer, threshold=threshold, precision="float32")
     aligner = EmbeddingAligner(encoder, layer=layer, mode="exact")
-    flat = aligner._sentence_pieces([list(w) for pair in pairs for w in pair])
-    pre, suf = aligner._prefix, aligner._suffix
-    data: list[tuple[Sequence[int], Sequence[int]]] = [(pre + flat[2 * k][0] + suf, pre + flat[2 * k + 1][0] + suf)
-                                                       for k in range(len(pairs))]
+    data: list[tuple[Sequence[int], Sequence[int]]] = [p for p in _framed(aligner, pairs) if p[0] and p[1]]
     run = _Run(opts, aligner, aligner._torch_model, data, [], "", {})
     total, n = 0.0, 0
     for batch in token_batches([(len(s), len(t)) for s, t in data], batch_tokens):

@@ -241,3 +241,24 @@ def test_kill_9_mid_run_then_the_same_command_finishes_it(tiny_bert: Path, tmp_p
     whole = _weights(_train(tiny_bert, tmp_path, tmp_path / "whole", steps=60, checkpoint_every=1))
     resumed = _weights(out)
     assert all(whole[k].equal(resumed[k]) for k in whole)  # type: ignore[attr-defined]
+
+
+def test_a_taken_output_is_refused_before_any_model_is_loaded(tmp_path: Path) -> None:
+    from alignment.finetuning import finetune
+    from projector.errors import OutputError
+
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="not this run's output"):  # not a ModelError for the missing encoder
+        finetune([str(_pipe(tmp_path, PAIRS))], out, encoder=str(tmp_path / "no-such-encoder"), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.txt", "taken"]  # nothing written
+
+
+def test_the_callers_random_state_is_left_alone(tiny_bert: Path, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    _train(tiny_bert, tmp_path, tmp_path / "rng", steps=2)
+    assert torch.equal(torch.rand(3), expected)
