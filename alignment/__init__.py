@@ -14,6 +14,8 @@ links with :func:`project_spans` (:mod:`alignment.heuristics`); :mod:`alignment.
 (``default_aligner``, ``DEFAULT_SPAN_OPTIONS``, ``evaluate_projection``, ``evaluate_aligner``) and
 :mod:`alignment.evaluate` reads gold alignments and scores AER and span F1. :func:`finetune` trains an
 encoder on parallel text for the embedding aligner (awesome-align's objectives, :mod:`alignment.finetuning`).
+Reading links (:mod:`alignment.translit`) link Latin-script names to the Japanese or Chinese words that
+romanize to them; the align method adds them over any aligner's links (``transliterate``).
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ sentence (seeded choice). Each target sentence is laid out as natural text by pr
 the align method (multilingual-e5-small, the default configuration, fast mode), which must find the span
 in that text:
 
-* ja, zh ``segmented``: the template alone -- the method segments it (projector.segment: fugashi, jieba,
-  or characters when none is installed): the user's case with raw text; this is the measured row;
+* ja, zh ``segmented``: the template alone -- the method segments it (projector.segment: fugashi, jieba
+  with its compounds cut, or characters when none is installed), with the reading links of
+  alignment.translit (cutlet, pypinyin): the user's case with raw text; this is the measured row;
 * ja, zh ``chars``: the template with one token per character (data tokenized into characters);
 * ja, zh ``before``: characters, every character encoded on its own, gaps counted in tokens, no
-  particle rules and no conflict clipping (the method before subword alignment and the heuristics of
+  particle rules, no conflict clipping, no reading links (the method before subword alignment and the heuristics of
   these scripts; punctuation the source span ends with is kept here too);
 * fr, ro: the template with the gold words as its tokens (the data's own words);
 * ``ja_heldout``: the ``segmented`` row on KFTT pairs of ``word-alignment-gold/multi`` that are not in
@@ -26,7 +27,8 @@ Per row: span exact match (character range), character F1 (micro, whitespace exc
 family of NLLB's). AER of
 the e5 embedding aligner (itermax, layer 8) and of the default vote on the gold words of ja-en and zh-en,
 with every word encoded on its own (``words``, before) and with the aligner's default view of unspaced
-words (``auto``, after: pieces cut at the words' boundaries, as the gold words are a segmentation).
+words (``auto``, after: pieces cut at the words' boundaries, as the gold words are a segmentation), and
+the default vote with its reading links (``default_auto_translit``).
 
     python benchmarks/projection_cjk.py [--encoder DIR] [--limit N] [--seed 0] [--mode fast|exact]
 
@@ -151,7 +153,8 @@ def project(lang: str, variant: str, encoder: str, mode: str, seed: int, limit: 
     tokens = {"segmented": "none", "heldout": "none", "chars": "chars", "before": "chars", "gold": "gold"}[variant]
     inputs, gold = build(lang, seed, limit, tokens, heldout=variant == "heldout")
     unspaced = "words" if variant == "before" else "auto"
-    method = AlignMethod(aligner=default_aligner(encoder, mode=mode, unspaced=unspaced))
+    method = AlignMethod(aligner=default_aligner(encoder, mode=mode, unspaced=unspaced),
+                         transliterate=variant != "before")
     if variant == "before":
         method.span_options = dataclasses.replace(method.span_options, gap_unit="words", particles=False, clip=False)
     t0 = time.perf_counter()
@@ -191,6 +194,7 @@ def aer(lang: str, encoder: str, mode: str, limit: int | None) -> dict[str, floa
     from alignment import get_aligner
     from alignment.evaluate import read_pharaoh_gold
     from alignment.project import default_aligner, evaluate_aligner
+    from alignment.translit import TransliteratedAligner
 
     stem, _ = PAIRS[lang]
     pairs = read_pharaoh_gold(GOLD / f"{stem}.src-tgt", GOLD / f"{stem}.gold")[:limit]
@@ -200,6 +204,7 @@ def aer(lang: str, encoder: str, mode: str, limit: int | None) -> dict[str, floa
         out[f"e5_itermax_{unspaced}"] = round(evaluate_aligner(emb, pairs)["aer"], 4)
         vote = default_aligner(encoder, mode=mode, unspaced=unspaced)
         out[f"default_{unspaced}"] = round(evaluate_aligner(vote, pairs)["aer"], 4)
+    out["default_auto_translit"] = round(evaluate_aligner(TransliteratedAligner(vote, lang, "en"), pairs)["aer"], 4)
     return out
 
 

@@ -11,7 +11,7 @@ never part of a token.
 =========== ===================================================================
 ``fugashi``  MeCab with UniDic (``fugashi`` + ``unidic-lite``), Japanese
 ``sudachi``  SudachiPy with its core dictionary (mode C), Japanese
-``jieba``    jieba (its precise mode), Chinese
+``jieba``    jieba (its precise mode; compounds cut into the dictionary words its search mode finds in them), Chinese
 ``pythainlp`` PyThaiNLP's ``newmm`` (dictionary-based maximal matching), Thai
 ``stanza``   a downloaded Stanza tokenizer (never downloads)
 ``chars``    the character fallback, always available
@@ -30,7 +30,8 @@ from .data import Token
 from .errors import UnknownNameError
 from .langs import base_lang
 
-__all__ = ["SEGMENTERS", "BACKENDS", "segmenter", "segmenter_name", "char_tokens", "locate", "merge_marks"]
+__all__ = ["SEGMENTERS", "BACKENDS", "segmenter", "segmenter_name", "char_tokens", "locate", "merge_marks",
+           "split_compound"]
 
 logger = logging.getLogger("projector")
 
@@ -112,7 +113,40 @@ def _jieba() -> Segmenter:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    return lambda text: merge_marks(text, [Token(w, a, b) for w, a, b in jieba.tokenize(text) if w.strip()])
+
+    def segment(text: str) -> list[Token]:
+        tokens = [Token(w, a, b) for w, a, b in jieba.tokenize(text) if w.strip()]
+        return merge_marks(text, [t for tok in tokens for t in split_compound(tok, _search_words(jieba, tok.text))])
+
+    return segment
+
+
+def _search_words(jieba: object, word: str) -> list[tuple[int, int]]:
+    """The dictionary words jieba's search mode finds inside ``word`` (offsets into it), for words of 3+
+    characters."""
+    if len(word) < 3:
+        return []
+    return [(a, b) for _, a, b in jieba.tokenize(word, mode="search")]  # type: ignore[attr-defined]
+
+
+def split_compound(token: Token, parts: Sequence[tuple[int, int]]) -> list[Token]:
+    """``token`` cut into the shorter dictionary words of ``parts`` (offsets into the token) when they
+    tile it from left to right, longest first (``保险公司`` -> ``保险`` ``公司``); else ``[token]``.
+
+    A precise-mode compound is one token, and a span that ends inside it (``公司`` of ``保险公司``, ``德国``
+    of ``德国人``) could never be projected: the aligner sees the parts and the span heuristics join them.
+    """
+    ends: dict[int, int] = {}
+    for a, b in parts:
+        if b - a < len(token.text) and b > ends.get(a, a):
+            ends[a] = b
+    tiles, pos = [], 0
+    while pos < len(token.text) and pos in ends:
+        tiles.append((pos, ends[pos]))
+        pos = ends[pos]
+    if pos != len(token.text) or len(tiles) < 2:
+        return [token]
+    return [Token(token.text[a:b], token.start + a, token.start + b) for a, b in tiles]
 
 
 def merge_marks(text: str, tokens: Sequence[Token]) -> list[Token]:

@@ -153,3 +153,28 @@ def test_forced_segmenter_that_is_missing_names_its_install() -> None:
             tokenize("今日", "ja", backend="sudachi")
     else:
         pytest.skip("SudachiPy is installed here")
+
+
+@pytest.mark.parametrize("word, parts, expected", [
+    ("保险公司", [(0, 2), (2, 4), (0, 4)], ["保险", "公司"]),  # search mode's words tile the compound
+    ("科学家", [(0, 2), (1, 3), (0, 3)], ["科学家"]),  # 科学 then 家 is no word: kept whole
+    ("中华人民共和国", [(0, 2), (2, 4), (4, 7), (5, 7), (0, 7)], ["中华", "人民", "共和国"]),  # longest first
+    ("好消息", [(1, 3)], ["好消息"]),  # nothing starts at 0
+    ("公司", [], ["公司"]),
+])
+def test_split_compound_table(word: str, parts: list[tuple[int, int]], expected: list[str]) -> None:
+    from projector.data import Token
+    from projector.segment import split_compound
+
+    tokens = split_compound(Token(word, 10, 10 + len(word)), parts)
+    assert [t.text for t in tokens] == expected
+    assert all(t.start >= 10 and t.end - t.start == len(t.text) for t in tokens)
+    assert "".join(t.text for t in tokens) == word
+
+
+def test_jieba_cuts_compounds_into_dictionary_words() -> None:
+    pytest.importorskip("jieba")
+    text = "德国慕尼黑再保险公司下周公布报告。"
+    tokens = tokenize(text, "zh")
+    assert [t.text for t in tokens][:6] == ["德国", "慕尼黑", "再", "保险", "公司", "下周"]
+    assert all(text[t.start:t.end] == t.text for t in tokens)

@@ -58,27 +58,34 @@ class AlignMethod:
         self._aligners: dict[tuple[str, str], Any] = {}
 
     def _aligner(self, src_lang: str, tgt_lang: str) -> Any:
-        if self._aligner_object is not None:
-            return self._aligner_object
+        """The aligner of the pair; with ``transliterate``, its links overridden by reading links where one
+        side has a romanizer (:mod:`alignment.translit`)."""
         key = (src_lang, tgt_lang)
         if key not in self._aligners:
-            from alignment import get_aligner
+            aligner = self._aligner_object if self._aligner_object is not None else self._build_aligner(src_lang, tgt_lang)
+            if self.options.transliterate:
+                from alignment.translit import TransliteratedAligner
 
-            opts = self.options
-            layer = {"layer": opts.layer} if opts.layer is not None else {}
-            if opts.aligner in ("embedding", "simalign", "emb"):
-                model = {"model": opts.encoder} if opts.encoder else {}
-                self._aligners[key] = get_aligner(opts.aligner, mode=opts.align_mode, **model, **layer)
-            elif opts.aligner is None and opts.encoder:
-                from alignment.project import default_aligner
-
-                self._aligners[key] = default_aligner(opts.encoder, src_lang=base_lang(src_lang),
-                                                      tgt_lang=base_lang(tgt_lang),
-                                                      extra_text_root=opts.extra_text_root, mode=opts.align_mode,
-                                                      **layer)
-            else:
-                self._aligners[key] = get_aligner(opts.aligner or "eflomal")
+                wrapped = TransliteratedAligner(aligner, src_lang, tgt_lang)
+                aligner = wrapped if wrapped.readings.active else aligner
+            self._aligners[key] = aligner
         return self._aligners[key]
+
+    def _build_aligner(self, src_lang: str, tgt_lang: str) -> Any:
+        """The aligner the options name for the pair."""
+        from alignment import get_aligner
+
+        opts = self.options
+        layer = {"layer": opts.layer} if opts.layer is not None else {}
+        if opts.aligner in ("embedding", "simalign", "emb"):
+            model = {"model": opts.encoder} if opts.encoder else {}
+            return get_aligner(opts.aligner, mode=opts.align_mode, **model, **layer)
+        if opts.aligner is None and opts.encoder:
+            from alignment.project import default_aligner
+
+            return default_aligner(opts.encoder, src_lang=base_lang(src_lang), tgt_lang=base_lang(tgt_lang),
+                                   extra_text_root=opts.extra_text_root, mode=opts.align_mode, **layer)
+        return get_aligner(opts.aligner or "eflomal")
 
     def _translator(self) -> Any:
         if self.translator is None:
