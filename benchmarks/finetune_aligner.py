@@ -12,7 +12,7 @@
    valid of each file together), including pairs absent from the training text (ja, zh, hi, ro, sv, pt).
 
     python benchmarks/finetune_aligner.py [--steps 400] [--lr 5e-5] [--batch-tokens 4096]
-        [--max-pairs N] [--work DIR] [--no-europarl] [--aer-limit N]
+        [--max-pairs N] [--tlm] [--train-embeddings] [--work DIR] [--no-europarl] [--aer-limit N]
 
 The last line is JSON: ``{"europarl_avg_f1": ..., "untuned_europarl_avg_f1": ..., "per_language": ...,
 "aer": {...}, "aer_lower_on": "k/n", "finetune_pairs_per_s": ..., "finetune_minutes": ..., "loadavg": ...}``.
@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--max-pairs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tlm", action="store_true", help="also train TLM (adds an LM head to e5)")
+    ap.add_argument("--train-embeddings", action="store_true", help="train the input embeddings too (awesome-align)")
     ap.add_argument("--work", type=Path, default=None, help="folder of the fine-tuned encoder and caches")
     ap.add_argument("--no-europarl", action="store_true", help="skip the projection_quality runs")
     ap.add_argument("--aer-limit", type=int, default=None, help="first N pairs of each gold set")
@@ -118,12 +119,12 @@ def main() -> None:
     work = args.work or REPO.parent / ".projector-bench" / "finetune-aligner"
     work.mkdir(parents=True, exist_ok=True)
     base = ensure_encoder(None)
-    name = f"e5-ft-s{args.steps}-lr{args.lr:g}-b{args.batch_tokens}-p{args.max_pairs or 'all'}{'-tlm' if args.tlm else ''}"
+    name = f"e5-ft-s{args.steps}-lr{args.lr:g}-b{args.batch_tokens}-p{args.max_pairs or 'all'}{'-tlm' if args.tlm else ''}{'-emb' if args.train_embeddings else ''}"
     out = work / name
     t0 = time.perf_counter()
     finetune(parallel_sources(), out, encoder=base, steps=args.steps, learning_rate=args.lr,
              batch_tokens=args.batch_tokens, max_pairs=args.max_pairs, seed=args.seed, tlm=args.tlm,
-             checkpoint_every=25)
+             train_embeddings=args.train_embeddings, checkpoint_every=25)
     wall = time.perf_counter() - t0
     card = json.loads((out / "finetune.json").read_text())
     result: dict[str, Any] = {
