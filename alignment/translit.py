@@ -4,10 +4,11 @@ Names are what NER projects, and an embedding aligner seldom knows that ``ashika
 ``zemin`` is ``泽民``: the encoder has no reading of the characters. :class:`TransliterationAligner`
 romanizes the side written in Japanese (the readings of MeCab/UniDic through ``cutlet``: Hepburn, and
 a loanword's source spelling from its UniDic lemma: ``ブランド`` -> ``brand``) or
-Chinese (``pypinyin``: pinyin without tones), and links a Latin word of the other side to the shortest
-run of target units (morphemes, characters) whose romanization matches it (:func:`fold` on both sides,
-then an exact match for words of 3-4 letters, a :func:`rapidfuzz.fuzz.ratio` of :data:`MIN_RATIO` or
-more for longer ones). Its links are meant to be added to another aligner's (:class:`TransliteratedAligner`).
+Chinese (``pypinyin``: pinyin without tones), and links a Latin word of the other side to the run of
+target units (morphemes, characters) whose romanization matches it best, then with the fewest units
+(:func:`fold` on both sides, then an exact match for words of 3-4 letters, a :func:`rapidfuzz.fuzz.ratio`
+of :data:`MIN_RATIO` or more for longer ones). Its links are meant to be put over another aligner's
+(:class:`TransliteratedAligner`).
 
 Which romanizer serves which language is :data:`ROMANIZERS` (``pip install "projector[cjk]"``); a
 language without one (or without its package) gets no links, and says so once in the log.
@@ -23,7 +24,8 @@ from functools import cache
 
 from .base import Aligner, AlignmentResult, Link, check_batch
 
-__all__ = ["ROMANIZERS", "MIN_RATIO", "fold", "romanizer", "TransliterationAligner", "TransliteratedAligner"]
+__all__ = ["ROMANIZERS", "MIN_RATIO", "fold", "romanizer", "reading_candidates", "choose", "reading_links",
+           "merge_readings", "TransliterationAligner", "TransliteratedAligner"]
 
 logger = logging.getLogger("projector.alignment")
 
