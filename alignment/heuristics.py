@@ -311,7 +311,7 @@ def _source_punctuation(lo: int, hi: int, start: int, end: int, src_tokens: Sequ
     return lo, hi
 
 
-def _project_one(index: int, span: tuple[int, int, str], links: Iterable[Link],
+def _project_one(index: int, span: tuple[int, int, str], links: Sequence[Link],
                  scores: Mapping[Link, float] | None, tgt_tokens: Sequence[str],
                  options: SpanOptions, src_tokens: Sequence[str] | None = None) -> ProjectedSpan:
     start, end, label = span

@@ -6,7 +6,7 @@ numeral before it, and a Chinese aspect particle ending a range is trimmed (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 
 from .base import Link
 
@@ -117,12 +117,12 @@ def counter_follows(tgt_tokens: Sequence[str], hi: int) -> bool:
 
 
 def unspaced_rules(lo: int, hi: int, start: int, end: int, src_tokens: Sequence[str] | None,
-                   tgt_tokens: Sequence[str], links: Iterable[Link]) -> tuple[int, int, list[str]]:
+                   tgt_tokens: Sequence[str], links: Collection[Link]) -> tuple[int, int, list[str]]:
     """The range ``[lo, hi)`` of the source span ``[start, end)`` after the rules of this module, and
     the notes of the rules that changed it (the particle rules need ``src_tokens``)."""
-    links = list(links)
     notes: list[str] = []
-    if src_tokens is not None and any(is_hiragana(ch) for t in tgt_tokens for ch in t):
+    japanese = any(is_hiragana(ch) for t in tgt_tokens for ch in t)  # kana: the Japanese rules, else Chinese's
+    if src_tokens is not None and japanese:
         outside = {j for i, j in links if not start <= i < end}
         lo, hi, note = particles(lo, hi, src_tokens[start], src_tokens[end - 1], tgt_tokens, outside)
         if note:
@@ -134,8 +134,7 @@ def unspaced_rules(lo: int, hi: int, start: int, end: int, src_tokens: Sequence[
             not any(j == hi and not start <= i < end for i, j in links):
         hi += 1
         notes.append(COUNTER_ADDED)
-    if hi - lo > 1 and tgt_tokens[hi - 1] in CHINESE_ASPECT and len(tgt_tokens[hi - 2]) > 1 \
-            and not any(is_hiragana(ch) for t in tgt_tokens for ch in t):
+    if not japanese and hi - lo > 1 and tgt_tokens[hi - 1] in CHINESE_ASPECT and len(tgt_tokens[hi - 2]) > 1:
         hi -= 1
         notes.append(PARTICLE_TRIMMED)
     return lo, hi, notes
