@@ -68,6 +68,12 @@ Each heuristic is a named option of :class:`SpanOptions`:
     when projected ranges overlap, the higher mean link score wins (ties: the longer range, then the
     earlier span), the longer target range wins (ties: higher score, then the earlier span), the
     earlier source span wins, or overlaps are kept.
+``derived_misc`` (bool, default True; needs the source tokens)
+    a name (a span labelled one of :data:`DERIVED_FROM`, with a capitalised source word) projected onto
+    one lowercase word of a cased script is the adjective derived from it, which CoNLL's guidelines tag
+    :data:`DERIVED_LABEL` (``MISC``): *Europe* -> *europäischen*, *Belgium* -> *belgi*, *Community* ->
+    *comunitario*; its label becomes that one. Elliptic compound parts (*mittel-*) keep theirs.
+    translate-train turns it off for data without a ``MISC`` label (WikiANN) and for events.
 ``clip`` (bool, default True)
     a span that loses a conflict keeps the part of its range that no winner covers, narrowed to the
     words aligned to it (the stretch with the most of them), instead of failing; it fails when no aligned
@@ -112,6 +118,10 @@ __all__ = [
     "INFLECTION_ADDED",
     "CONFLICT_CLIPPED",
     "CLAIMED_TRIMMED",
+    "DERIVED_RELABELLED",
+    "DERIVED_FROM",
+    "DERIVED_LABEL",
+    "derived_label",
     "COUNTER_ADDED",
     "PARTICLES",
     "FUNCTION_WORDS",
@@ -129,6 +139,11 @@ COPY_MATCHED = "copy matched"
 CASE_TRIMMED = "lowercase trimmed"
 CONFLICT_CLIPPED = "clipped by a conflict"
 CLAIMED_TRIMMED = "claimed word trimmed"
+DERIVED_RELABELLED = "derived adjective relabelled"
+#: the source labels whose derived adjectives CoNLL tags MISC (``derived_misc``)
+DERIVED_FROM = frozenset({"PER", "LOC", "ORG"})
+#: the label CoNLL gives adjectives derived from names (``derived_misc``)
+DERIVED_LABEL = "MISC"
 
 @dataclass(frozen=True)
 class SpanOptions:
@@ -146,6 +161,7 @@ class SpanOptions:
     particles: bool = True
     clip: bool = True
     trim_claimed: bool = False
+    derived_misc: bool = True
 
     def __post_init__(self) -> None:
         from projector.errors import ConfigError, UnknownNameError
@@ -471,7 +487,31 @@ def project_spans(spans: Sequence[tuple[int, int, str]], links: AlignmentResult 
         link_list = [(int(i), int(j)) for i, j in links]
     projected = [_project_one(k, span, link_list, scores, tgt_tokens, options, src_tokens)
                  for k, span in enumerate(spans)]
-    return _resolve_conflicts(projected, options.conflict, options.clip)
+    resolved = _resolve_conflicts(projected, options.conflict, options.clip)
+    if not options.derived_misc or src_tokens is None:
+        return resolved
+    return [_relabel(p, src_tokens, tgt_tokens, DERIVED_LABEL) for p in resolved]
+
+
+def derived_label(label: str, src_words: Sequence[str], tgt_words: Sequence[str], derived: str) -> str:
+    """``derived`` when a name (``label`` in :data:`DERIVED_FROM`, a capitalised source word) is projected
+    onto one lowercase word of a cased script (not an elliptic compound part ending in ``-``), else ``label``."""
+    if not derived or label == derived or label not in DERIVED_FROM or len(tgt_words) != 1:
+        return label
+    word = tgt_words[0]
+    if not word[:1].isalpha() or not word[:1].islower() or word.endswith("-"):
+        return label
+    return derived if any(w[:1].isupper() for w in src_words) else label
+
+
+def _relabel(p: ProjectedSpan, src_tokens: Sequence[str], tgt_tokens: Sequence[str], derived: str) -> ProjectedSpan:
+    if p.target is None:
+        return p
+    label = derived_label(p.label, src_tokens[p.source[0]:p.source[1]], tgt_tokens[p.target[0]:p.target[1]], derived)
+    if label == p.label:
+        return p
+    return ProjectedSpan(p.index, label, p.source, p.target, "fuzzy", None, p.score, (*p.notes, DERIVED_RELABELLED),
+                         p.aligned)
 
 
 def combine_links(results: Sequence[AlignmentResult], method: str = "union",

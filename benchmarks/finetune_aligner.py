@@ -12,7 +12,8 @@
    valid of each file together), including pairs absent from the training text (ja, zh, hi, ro, sv, pt).
 
     python benchmarks/finetune_aligner.py [--steps 400] [--lr 5e-5] [--batch-tokens 4096]
-        [--max-pairs N] [--tlm] [--train-embeddings] [--work DIR] [--no-europarl] [--aer-limit N]
+        [--max-pairs N] [--tlm] [--train-embeddings] [--kinds news,tico,tatoeba,multi30k] [--work DIR]
+        [--no-europarl] [--aer-limit N]
 
 The last line is JSON: ``{"europarl_avg_f1": ..., "untuned_europarl_avg_f1": ..., "per_language": ...,
 "aer": {...}, "aer_lower_on": "k/n", "finetune_pairs_per_s": ..., "finetune_minutes": ..., "loadavg": ...}``.
@@ -41,15 +42,25 @@ TEST_LANGS = ("de", "es", "fr", "it")
 MULTI30K = ("de", "fr", "cs")
 
 
-def parallel_sources() -> list[str]:
-    """``SRC,TGT`` file pairs of the shared parallel text (no evaluation set)."""
+#: the kinds of shared parallel text, by the file names that make them
+KINDS = ("news", "tico", "tatoeba", "multi30k")
+
+
+def kind_of(path: str) -> str:
+    """Which of :data:`KINDS` a parallel file is (WMT news tests are ``news*``)."""
+    name = Path(path).name
+    return next((k for k in KINDS[1:] if name.startswith(k) or k in str(path)), "news")
+
+
+def parallel_sources(kinds: tuple[str, ...] = KINDS) -> list[str]:
+    """``SRC,TGT`` file pairs of the shared parallel text of the given kinds (no evaluation set)."""
     from alignment.project import extra_text_files
 
     specs = [f"{a},{b}" for lang in TEST_LANGS for a, b in extra_text_files(DATA / "mt-testsets", "en", lang)]
     m30k = DATA / "multi30k"
     specs += [f"{m30k / 'train.en.gz'},{m30k / f'train.{lang}.gz'}" for lang in MULTI30K
               if (m30k / f"train.{lang}.gz").is_file()]
-    return specs
+    return [s for s in specs if kind_of(s.split(",")[0]) in kinds]
 
 
 def gold_sets() -> dict[str, Any]:
@@ -107,6 +118,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tlm", action="store_true", help="also train TLM (adds an LM head to e5)")
     ap.add_argument("--train-embeddings", action="store_true", help="train the input embeddings too (awesome-align)")
+    ap.add_argument("--kinds", default=",".join(KINDS),
+                    help=f"kinds of parallel text to train on, of {','.join(KINDS)} (news: WMT news tests)")
     ap.add_argument("--work", type=Path, default=None, help="folder of the fine-tuned encoder and caches")
     ap.add_argument("--no-europarl", action="store_true", help="skip the projection_quality runs")
     ap.add_argument("--aer-limit", type=int, default=None, help="first N pairs of each gold set")
@@ -119,10 +132,15 @@ def main() -> None:
     work = args.work or REPO.parent / ".projector-bench" / "finetune-aligner"
     work.mkdir(parents=True, exist_ok=True)
     base = ensure_encoder(None)
-    name = f"e5-ft-s{args.steps}-lr{args.lr:g}-b{args.batch_tokens}-p{args.max_pairs or 'all'}{'-tlm' if args.tlm else ''}{'-emb' if args.train_embeddings else ''}"
+    kinds = tuple(k for k in KINDS if k in args.kinds.split(","))
+    if not kinds or set(args.kinds.split(",")) - set(KINDS):
+        ap.error(f"--kinds: a comma-separated list of {', '.join(KINDS)}")
+    name = (f"e5-ft-s{args.steps}-lr{args.lr:g}-b{args.batch_tokens}-p{args.max_pairs or 'all'}"
+            f"{'-tlm' if args.tlm else ''}{'-emb' if args.train_embeddings else ''}"
+            f"{'' if kinds == KINDS else '-' + '+'.join(kinds)}")
     out = work / name
     t0 = time.perf_counter()
-    finetune(parallel_sources(), out, encoder=base, steps=args.steps, learning_rate=args.lr,
+    finetune(parallel_sources(kinds), out, encoder=base, steps=args.steps, learning_rate=args.lr,
              batch_tokens=args.batch_tokens, max_pairs=args.max_pairs, seed=args.seed, tlm=args.tlm,
              train_embeddings=args.train_embeddings, checkpoint_every=25)
     wall = time.perf_counter() - t0

@@ -143,7 +143,7 @@ def main() -> None:
     heuristics = {
         # plain: the union of aligned target words, nothing else
         "simple": SpanOptions(gap_fill=0, trim_punct=False, keep="all", conflict="none", copy_match=False,
-                              trim_case=False),
+                              trim_case=False, derived_misc=False),
         "default": SpanOptions(),
         "gap1": SpanOptions(gap_fill=1),
         "gap2": SpanOptions(gap_fill=2),
@@ -152,6 +152,7 @@ def main() -> None:
         "conflict-longer": SpanOptions(conflict="longer"),
         "no-copy": SpanOptions(copy_match=False),
         "no-case-trim": SpanOptions(trim_case=False),
+        "no-derived-misc": SpanOptions(derived_misc=False),
     }
     table: dict[str, dict[str, Any]] = {}
     for name in links:

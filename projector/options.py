@@ -407,6 +407,9 @@ class AlignOptions(Options):
     clip: bool = option(True, "span heuristics: a span that loses a conflict keeps its aligned words no winner covers")
     trim_claimed: bool = option(False, "span heuristics: trim edge words linked at least as strongly outside the span "
                                 "(targets written without spaces)")
+    derived_misc: bool = option(True, "span heuristics: a name projected onto one lowercase word is the adjective "
+                                "derived from it, labelled MISC as CoNLL does (Europe -> europäischen; translate-train "
+                                "turns it off for data without MISC)")
     transliterate: bool = option(True, "link Latin-script words to the Japanese or Chinese words whose reading they "
                                  "spell (names: ashikaga = 足利; needs cutlet / pypinyin)")
     segmenter: str = option("auto", "word segmenter of targets written without spaces (auto: the best installed "

@@ -7,6 +7,7 @@ source's event format) with a dataset card, and a report of what happened to eve
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -150,6 +151,30 @@ def finalize(result: ProjectedExample, on_failure: str, lang: str) -> Example | 
     return target.replace(tokens=tuple(tokens), meta={**target.meta, "projection_status": status})
 
 
+def span_labels(corpus: Corpus) -> set[str]:
+    """The span labels of a corpus: from its tag vocabulary when known, else read off its examples (streamed)."""
+    from .convert import split_tag
+
+    if corpus.info.label_names:
+        return {label for label in (split_tag(t)[1] for t in corpus.info.label_names) if label}
+    return {s.label for ex in corpus.examples() for s in ex.spans}
+
+
+def fit_to_labels(opts: Options | None, corpus: Corpus) -> Options | None:
+    """The method options with ``derived_misc`` off where the data has no MISC label or holds events
+    (WikiANN has no MISC: a derived adjective keeps its name's label there)."""
+    if opts is None or not getattr(opts, "derived_misc", False):
+        return opts
+    from alignment.heuristics import DERIVED_LABEL
+
+    from .formats.hf import is_event_corpus
+
+    if is_event_corpus(corpus) or DERIVED_LABEL not in span_labels(corpus):
+        logger.info("derived_misc is off: %s has no %s spans", corpus.info.source, DERIVED_LABEL)
+        return dataclasses.replace(opts, derived_misc=False)
+    return opts
+
+
 def build_method_options(method: str, options: Options | Mapping[str, Any] | None) -> Options:
     """The options object of ``method`` from an object or a ``method_options`` dict; a key the method
     does not take is a :class:`ConfigError` naming it and the method's options."""
@@ -272,6 +297,7 @@ def translate_train(
     corpus = input if isinstance(input, Corpus) else read(input, format=input_format, **read_options)
     if len(corpus) == 0:
         raise ConfigError(f"{corpus.info.source}: the dataset has no examples")
+    opts = fit_to_labels(opts, corpus)
     out_root = Path(output) if output is not None else None
     if out_root is not None:
         check_outputs(out_root, langs, output_format, corpus)  # what can fail at the end fails before the work

@@ -140,7 +140,7 @@ def translate_test(
     back run on Ray Data actor pools, the predictor here.
     """
     from .api import Projector
-    from .pipeline import build_method_options, mt_options_of
+    from .pipeline import build_method_options, fit_to_labels, mt_options_of
 
     if sum(x is not None for x in (predictor, predictions, export)) != 1:
         raise ConfigError("give exactly one of predictor, predictions or export")
@@ -152,6 +152,7 @@ def translate_test(
     originals = list(corpus.examples())
     if not originals:
         raise ConfigError(f"{corpus.info.source}: the dataset has no examples")
+    opts = fit_to_labels(opts, corpus)  # the labels scored are the test data's
     mt = None
     translate_seconds = 0.0
     _check_paths(corpus, output, output_format, export)

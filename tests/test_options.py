@@ -247,3 +247,26 @@ def test_every_span_heuristic_is_an_align_option_with_the_same_default() -> None
         assert f.name in align, f"SpanOptions.{f.name} has no AlignOptions field (no flag, not in the run key)"
         assert align[f.name] == f.default, f.name
     assert AlignOptions().span_options() == SpanOptions()
+
+
+@pytest.mark.parametrize("label_names, spans, events, expected", [
+    (("O", "B-PER", "I-PER", "B-MISC", "I-MISC"), [], False, True),  # CoNLL's tags: kept
+    (("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"), [], False, False),  # WikiANN's: no MISC, off
+    (None, ["PER", "MISC"], False, True),  # no tag vocabulary: the examples' labels
+    (None, ["PER", "LOC"], False, False),
+    (None, ["PER", "MISC"], True, False),  # events: argument roles are not names' derived adjectives
+])
+def test_derived_label_follows_the_data_labels(label_names: tuple[str, ...] | None, spans: list[str], events: bool,
+                                               expected: bool) -> None:
+    from projector.data import Event, Example, Span
+    from projector.formats.base import Corpus, CorpusInfo
+    from projector.pipeline import fit_to_labels
+
+    text = "Ann met Bob in Rome ."
+    ex = Example("0", text, spans=tuple(Span(0, 3, label) for label in spans),
+                 events=(Event("Contact:Meet", Span(4, 7, "Contact:Meet")),) if events else ())
+    corpus = Corpus({"train": [ex]}, CorpusInfo(format="conll", label_names=label_names))
+    fitted = fit_to_labels(AlignOptions(), corpus)
+    assert isinstance(fitted, AlignOptions) and fitted.derived_misc is expected
+    assert fit_to_labels(AlignOptions(derived_misc=False), corpus) == AlignOptions(derived_misc=False)
+    assert fit_to_labels(CodecOptions(), corpus) == CodecOptions()  # methods without the option are unchanged

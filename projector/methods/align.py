@@ -170,7 +170,7 @@ class AlignMethod:
                     by_span[i] = SpanProjection.failure(span, p.reason or "no aligned target words")
                 else:
                     a, b = p.target
-                    target = Span(t_tokens[a].start, t_tokens[b - 1].end, span.label)
+                    target = Span(t_tokens[a].start, t_tokens[b - 1].end, p.label)  # derived_label may change it
                     status = SpanStatus.FUZZY if p.status == SpanStatus.FUZZY else SpanStatus.PROJECTED
                     # a fuzzy span's reason: the heuristics that changed it ("gap filled, punctuation trimmed")
                     why = (p.reason or ", ".join(p.notes) or "changed by a span heuristic") \

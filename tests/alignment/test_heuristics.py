@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from alignment.base import AlignmentResult
 from alignment.heuristics import (
     CONFLICT_CLIPPED,
+    DERIVED_RELABELLED,
     GAP_FILLED,
     GROUP_DROPPED,
     PUNCT_TRIMMED,
     SpanOptions,
     combine_links,
+    derived_label,
     is_punctuation,
     project_spans,
 )
@@ -336,3 +338,34 @@ def test_trim_claimed(tgt: list[str], scores: dict[tuple[int, int], float], trim
     (p,) = project_spans([(0, 1, "X")], set(scores), tgt, src_tokens=["political", "asylum"], scores=scores,
                          options=SpanOptions(trim_claimed=trim, copy_match=False))
     assert p.target == expected
+
+
+@pytest.mark.parametrize("label, src, tgt, expected", [
+    ("LOC", ["Europe"], ["europäischen"], "MISC"),  # German lowercases adjectives: a derived adjective
+    ("LOC", ["Belgium"], ["belgi"], "MISC"),
+    ("ORG", ["Community"], ["comunitario"], "MISC"),
+    ("LOC", ["Europe"], ["Europa"], "LOC"),  # a name stays a name
+    ("LOC", ["Eastern", "Europe"], ["Europa", "orientale"], "LOC"),  # more than one word: not an adjective
+    ("ORG", ["Commission"], ["commissione", "per", "i", "bilanci"], "ORG"),
+    ("MISC", ["European"], ["europea"], "MISC"),
+    ("LOC", ["Central"], ["mittel-"], "LOC"),  # an elliptic compound part (mittel- und osteuropäischen)
+    ("LOC", ["europe"], ["europäischen"], "LOC"),  # no capitalised source word: nothing says it is a name
+    ("LOC", ["Europe"], ["欧洲"], "LOC"),  # scripts without case
+    ("LOC", ["Europe"], ["1999"], "LOC"),
+    ("Conflict:Attack", ["Attack"], ["attacco"], "Conflict:Attack"),  # not a name type
+])
+def test_derived_label(label: str, src: list[str], tgt: list[str], expected: str) -> None:
+    assert derived_label(label, src, tgt, "MISC") == expected
+    assert derived_label(label, src, tgt, "") == label
+
+
+def test_derived_label_in_projection() -> None:
+    src, tgt = ["the", "Europe", "of", "Japan"], ["l'", "Europa", "dei", "giapponesi"]
+    links = {(1, 1), (3, 3)}
+    europe, japan = project_spans([(1, 2, "LOC"), (3, 4, "LOC")], links, tgt, src_tokens=src)
+    assert (europe.label, europe.status) == ("LOC", "projected")
+    assert (japan.label, japan.status, japan.notes) == ("MISC", "fuzzy", (DERIVED_RELABELLED,))
+    (off,) = project_spans([(3, 4, "LOC")], links, tgt, src_tokens=src, options=SpanOptions(derived_misc=False))
+    assert off.label == "LOC"
+    (no_src,) = project_spans([(3, 4, "LOC")], links, tgt)  # without source tokens nothing says it is a name
+    assert no_src.label == "LOC"

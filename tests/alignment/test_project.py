@@ -83,3 +83,19 @@ def test_evaluate_aligner():
     got = evaluate_aligner(Diagonal(), gold, batch_size=1)
     # predicted (0,0),(1,1) | (0,0): all three are possible, two of three sure links found
     assert got["precision"] == 1.0 and got["recall"] == pytest.approx(2 / 3)
+
+
+def test_align_method_labels_derived_adjectives_misc() -> None:
+    from projector.data import Span
+    from projector.methods.align import AlignMethod
+    from projector.methods.base import ProjectionInput
+
+    # word i -> word i: "Japan" -> "giapponesi" (the adjective), "Rome" -> "Roma" (the name)
+    text = "Exports Japan grew in Rome"
+    item = ProjectionInput(text, (Span(8, 13, "LOC"), Span(22, 26, "LOC")), "esportazioni giapponesi crebbero a Roma")
+    out = AlignMethod(aligner=Diagonal()).project([item], "en", "it")[0]
+    assert [(p.target.text_of(out.text), p.target.label, p.status) for p in out.spans] == \
+        [("giapponesi", "MISC", "fuzzy"), ("Roma", "LOC", "projected")]
+    assert out.spans[0].reason == "derived adjective relabelled"
+    off = AlignMethod(aligner=Diagonal(), derived_misc=False).project([item], "en", "it")[0]
+    assert [p.target.label for p in off.spans] == ["LOC", "LOC"]
