@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import pickle
 import sys
 import time
@@ -189,6 +190,7 @@ def main() -> None:
         "mode": args.mode,
         "extra_parallel_text": not args.no_extra,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result))
 
