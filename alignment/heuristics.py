@@ -73,7 +73,7 @@ Each heuristic is a named option of :class:`SpanOptions`:
     one lowercase word of a cased script is the adjective derived from it, which CoNLL's guidelines tag
     :data:`DERIVED_LABEL` (``MISC``): *Europe* -> *europäischen*, *Belgium* -> *belgi*, *Community* ->
     *comunitario*; its label becomes that one. Elliptic compound parts (*mittel-*) keep theirs.
-    translate-train turns it off for data without a ``MISC`` label (WikiANN) and for events.
+    translate-train and translate-test turn it off for data without a ``MISC`` label (WikiANN) and for events.
 ``clip`` (bool, default True)
     a span that loses a conflict keeps the part of its range that no winner covers, narrowed to the
     words aligned to it (the stretch with the most of them), instead of failing; it fails when no aligned
@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .base import AlignmentResult, Link
 from .unspaced import (
@@ -510,8 +510,7 @@ def _relabel(p: ProjectedSpan, src_tokens: Sequence[str], tgt_tokens: Sequence[s
     label = derived_label(p.label, src_tokens[p.source[0]:p.source[1]], tgt_tokens[p.target[0]:p.target[1]], derived)
     if label == p.label:
         return p
-    return ProjectedSpan(p.index, label, p.source, p.target, "fuzzy", None, p.score, (*p.notes, DERIVED_RELABELLED),
-                         p.aligned)
+    return replace(p, label=label, status="fuzzy", notes=(*p.notes, DERIVED_RELABELLED))
 
 
 def combine_links(results: Sequence[AlignmentResult], method: str = "union",

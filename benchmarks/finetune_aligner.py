@@ -47,9 +47,9 @@ KINDS = ("news", "tico", "tatoeba", "multi30k")
 
 
 def kind_of(path: str) -> str:
-    """Which of :data:`KINDS` a parallel file is (WMT news tests are ``news*``)."""
-    name = Path(path).name
-    return next((k for k in KINDS[1:] if name.startswith(k) or k in str(path)), "news")
+    """Which of :data:`KINDS` a parallel file is, by its name or its folder's (WMT news tests: the rest)."""
+    p = Path(path)
+    return next((k for k in KINDS[1:] if p.name.startswith(k) or p.parent.name == k), "news")
 
 
 def parallel_sources(kinds: tuple[str, ...] = KINDS) -> list[str]:
