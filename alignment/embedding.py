@@ -38,11 +38,16 @@ __all__ = ["EmbeddingAligner", "METHODS", "MODEL_ALIASES", "encoder_windows"]
 
 logger = logging.getLogger("projector.alignment")
 
-METHODS = ("inter", "itermax", "mwmf", "fwd", "rev")
+#: simalign's matching methods (the same links as simalign's ``matching_methods="maifr"``)
+SIMALIGN_METHODS = ("inter", "itermax", "mwmf", "fwd", "rev")
+#: every method: simalign's, and awesome-align's softmax extraction (:func:`softmax_links`)
+METHODS = (*SIMALIGN_METHODS, "softmax")
+#: awesome-align's extraction threshold: a ``softmax`` link needs this probability in both directions
+SOFTMAX_THRESHOLD = 1e-3
 #: what the encoder sees of unspaced-script words (``unspaced``; see :class:`EmbeddingAligner`)
 UNSPACED_VIEWS = ("auto", "text", "split", "words")
 _METHOD_ALIASES = {"argmax": "inter", "a": "inter", "i": "itermax", "match": "mwmf", "m": "mwmf",
-                   "f": "fwd", "r": "rev"}
+                   "f": "fwd", "r": "rev", "s": "softmax", "awesome": "softmax"}
 MODEL_ALIASES = {"bert": "bert-base-multilingual-cased", "xlmr": "xlm-roberta-base"}
 _PURPOSE = "the embedding aligner"
 
@@ -61,6 +66,20 @@ def similarity_matrix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         units.append(a)
     sim: np.ndarray = (units[0] @ units[1].T + 1.0) / 2.0
     return sim
+
+
+def softmax_links(dots: np.ndarray, threshold: float = SOFTMAX_THRESHOLD) -> np.ndarray:
+    """awesome-align's extraction: 1 where the softmax of the dot products over the target (each row)
+    and the one over the source (each column) both exceed ``threshold`` (the probabilities its
+    self-training objective is trained on, so a fine-tuned encoder's own links; a source piece may
+    link to several target pieces and the other way round, e.g. both words of a name to one compound)."""
+    if dots.size == 0:
+        return np.zeros(dots.shape)
+    s2t = np.exp(dots - dots.max(axis=1, keepdims=True))
+    s2t /= s2t.sum(axis=1, keepdims=True)
+    t2s = np.exp(dots - dots.max(axis=0, keepdims=True))
+    t2s /= t2s.sum(axis=0, keepdims=True)
+    return ((s2t > threshold) & (t2s > threshold)).astype(float)
 
 
 def native_bfloat16(device: str = "cpu") -> bool:
@@ -489,8 +508,9 @@ class EmbeddingAligner:
         return mats
 
     def _similarity(self, src: _Encoded, tgt: _Encoded) -> tuple[np.ndarray, list[tuple[int, ...]],
-                                                                 list[tuple[int, ...]]] | None:
-        """The (distorted) similarity matrix and the words each row / column stands for."""
+                                                                 list[tuple[int, ...]], np.ndarray] | None:
+        """The (distorted) similarity matrix, the words each row / column stands for, and the
+        vectors' dot products (what awesome-align's softmax extraction normalises)."""
         if self.token_type == "word":
             if src.n_words == 0 or tgt.n_words == 0:
                 return None
@@ -506,15 +526,18 @@ class EmbeddingAligner:
             src_map = [src.words_of[k] for k in src_rows]
             tgt_map = [tgt.words_of[k] for k in tgt_rows]
         sim = similarity_matrix(xs, ys)
-        return self._simalign.apply_distortion(sim, self.distortion), src_map, tgt_map
+        dots = np.asarray(xs, dtype=np.float64) @ np.asarray(ys, dtype=np.float64).T
+        return self._simalign.apply_distortion(sim, self.distortion), src_map, tgt_map, dots
 
     def _align_pair(self, src: _Encoded, tgt: _Encoded, methods: Sequence[str]) -> dict[str, AlignmentResult]:
         empty = {m: AlignmentResult(frozenset(), {}) for m in methods}
         prepared = self._similarity(src, tgt)
         if prepared is None:
             return empty
-        sim, src_map, tgt_map = prepared
+        sim, src_map, tgt_map, dots = prepared
         mats = self._matrices(sim, methods)
+        if "softmax" in methods:
+            mats["softmax"] = softmax_links(dots)
         out = {}
         for m in methods:
             scores: dict[tuple[int, int], float] = {}
@@ -548,10 +571,18 @@ class EmbeddingAligner:
         self.stats["pairs"] += len(src_batch)
         return out
 
-    def with_method(self, method: str) -> EmbeddingAligner:
-        """A view of this aligner with another matching method, sharing the encoder and batch cache."""
+    def with_method(self, method: str, token_type: str | None = None) -> EmbeddingAligner:
+        """A view of this aligner with another matching method (and ``token_type``: ``word`` compares
+        each word's average piece vector), sharing the encoder and batch cache: an ensemble of views
+        runs the encoder once per batch."""
         view = copy.copy(self)
         view.method = canonical_method(method)
+        if token_type is not None:
+            if token_type not in ("bpe", "word"):
+                from projector.errors import UnknownNameError
+
+                raise UnknownNameError("token type", token_type, ("bpe", "word"))
+            view.token_type = token_type
         self._share[0] = True
         return view
 
@@ -562,5 +593,6 @@ class EmbeddingAligner:
 
     def __repr__(self) -> str:
         fast = f", compute_type={self.compute_type!r}" if self.mode == "fast" else ""
-        return (f"EmbeddingAligner({self.model_name!r}, layer={self.layer}, method={self.method!r}, "
+        word = ", token_type='word'" if self.token_type == "word" else ""
+        return (f"EmbeddingAligner({self.model_name!r}, layer={self.layer}, method={self.method!r}{word}, "
                 f"mode={self.mode!r}{fast})")

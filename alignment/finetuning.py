@@ -7,6 +7,10 @@ of every source and target piece are normalised by a softmax over the target (so
 one over the source (target -> source); the pieces whose probabilities pass ``threshold`` in both
 directions are the targets (computed without dropout and without gradients), and the loss is minus
 their probability mass in each direction, divided by the sentence lengths, averaged over the batch.
+Its consistency objective (``co``) adds minus the mass of the product of the two directions'
+probabilities (the trace of one matrix times the other's transpose), divided by the shorter side's
+length: it rewards links both directions agree on, including the many-to-one links of compounds that
+the thresholded targets of ``so`` can leave out.
 Translation language modelling (``tlm``) predicts masked pieces of the joined pair with the encoder's
 LM head (one is added, tied to the input embeddings, when the encoder has none).
 
@@ -70,6 +74,8 @@ class FinetuneOptions(Options):
                                         "for batches of 8 pairs).", min=0.0, short="lr")
     threshold: float = option(1e-3, "Softmax threshold of the self-training targets (awesome-align's).",
                               min=0.0, max=1.0)
+    co: bool = option(False, "Also train awesome-align's consistency objective (the two directions' "
+                             "probabilities agree: minus their product's mass over the shorter side).")
     tlm: bool = option(False, "Also train translation language modelling (computes every layer; adds an LM "
                               "head when the encoder has none).")
     mask_prob: float = option(0.15, "Share of pieces masked for TLM.", min=0.0, max=1.0, within="tlm")
@@ -269,9 +275,17 @@ def _so_loss(run: _Run, batch: Sequence[int], train: bool = True) -> Any:
         with _autocast(run):
             hidden = _alignment_hidden(run, inputs)
         s2t, t2s, _ = _directional(torch, hidden[:n].float(), hidden[n:].float(), ms, mt)
-    per_src = (s2t * guide).sum((1, 2)) / ms.sum(1).clamp(min=1)
-    per_tgt = (t2s * guide).sum((1, 2)) / mt.sum(1).clamp(min=1)
-    return -(per_src + per_tgt).mean()
+    len_s, len_t = ms.sum(1).clamp(min=1), mt.sum(1).clamp(min=1)
+    loss = -((s2t * guide).sum((1, 2)) / len_s + (t2s * guide).sum((1, 2)) / len_t).mean()
+    if run.options.co:
+        loss = loss + _co_loss(s2t, t2s, valid, len_s, len_t)
+    return loss
+
+
+def _co_loss(s2t: Any, t2s: Any, valid: Any, len_s: Any, len_t: Any) -> Any:
+    """awesome-align's consistency loss: minus the agreeing probability mass per piece of the shorter side."""
+    torch = _torch()
+    return -((s2t * t2s * valid).sum((1, 2)) / torch.minimum(len_s, len_t)).mean()
 
 
 def _tlm_loss(run: _Run, batch: Sequence[int], step: int) -> Any:
@@ -480,11 +494,17 @@ def _card(run: _Run, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _objectives(options: dict[str, Any]) -> str:
+    """The objectives a run trained, in words: "self-training [and consistency] objective(s) [and TLM]"."""
+    text = "self-training and consistency objectives" if options.get("co") else "self-training objective"
+    return text + (" and TLM" if options.get("tlm") else "")
+
+
 def _model_card(card: dict[str, Any]) -> str:
     sources = "\n".join(f"- `{s['spec']}` ({s['pair']}, {s['used']} of {s['pairs']} pairs)" for s in card["data"]["sources"])
     return (f"# {card['base_encoder']} fine-tuned for word alignment\n\n"
-            f"Fine-tuned by projector {card['projector']} with awesome-align's self-training objective"
-            f"{' and TLM' if card['options']['tlm'] else ''}: `{card['signature']}`.\n\n"
+            f"Fine-tuned by projector {card['projector']} with awesome-align's "
+            f"{_objectives(card['options'])}: `{card['signature']}`.\n\n"
             f"{card['steps']} steps on {card['data']['pairs_used']} sentence pairs "
             f"({card['seconds']} s, {card['pairs_per_s']} pairs/s); loss {card['loss_first']} -> {card['loss_last']}.\n\n"
             f"Parallel text:\n{sources}\n\nUse: `projector ... --method align --encoder THIS_FOLDER` or "

@@ -96,23 +96,33 @@ def default_aligner(encoder: str, *, src_lang: str | None = None, tgt_lang: str 
                     layer: int | None = None, **embedding_options: Any) -> Aligner:
     """The best configuration of ``benchmarks/projection_quality.py`` (:data:`BEST_CONFIG`) on ``encoder``.
 
-    A vote (2 of 3) of itermax and mwmf on the encoder's layer 8 (one encoder pass) and eflomal
-    grow-diag-final-and. When ``extra_text_root`` (a folder laid out as ``../shared/data/mt-testsets``)
-    and both languages are given, eflomal also reads the extra parallel text there (see
-    :func:`extra_text_files`). ``layer`` overrides the layer (for encoders with fewer than 8 layers);
-    other keywords go to :class:`~alignment.embedding.EmbeddingAligner`. Use it with
-    :data:`DEFAULT_SPAN_OPTIONS`.
+    A vote (2 of 3) of itermax on the encoder's layer 8 twice, on its pieces and on each word's average
+    piece vector (one encoder pass: the views share it), and eflomal grow-diag-final-and. The two
+    embedding members err differently (the pieces link a compound to each word of a name; the word
+    averages keep a word's suffix piece from linking a neighbour on its own), which a vote of two
+    matchings of the same piece matrix (itermax and mwmf) does not. Where either language is written
+    without spaces (:func:`projector.scripts.uses_spaces`) the second member is mwmf on the pieces
+    instead (``BEST_CONFIG["embedding_unspaced"]``): there the "words" are a segmenter's guess or single
+    characters, whose averages add little to the pieces (measured in ``benchmarks/projection_cjk.py``).
+    When ``extra_text_root`` (a folder laid out as ``../shared/data/mt-testsets``) and both languages are
+    given, eflomal also reads the extra parallel text there (see :func:`extra_text_files`). ``layer``
+    overrides the layer (for encoders with fewer than 8 layers); other keywords go to
+    :class:`~alignment.embedding.EmbeddingAligner`. Use it with :data:`DEFAULT_SPAN_OPTIONS`.
     """
+    from projector.scripts import uses_spaces
+
     from . import get_aligner
     from .embedding import EmbeddingAligner
     from .ensemble import EnsembleAligner
 
     cfg = BEST_CONFIG
-    emb = get_aligner("embedding", model=encoder, layer=layer or cfg["layer"], method=cfg["methods"][0], mode=mode,
-                      **embedding_options)
+    spaced = uses_spaces(src_lang) and uses_spaces(tgt_lang)
+    (first, first_type), *views = cfg["embedding" if spaced else "embedding_unspaced"]
+    emb = get_aligner("embedding", model=encoder, layer=layer or cfg["layer"], method=first, mode=mode,
+                      **{"token_type": first_type, **embedding_options})
     assert isinstance(emb, EmbeddingAligner)
     members: list[Aligner] = [emb]
-    members += [emb.with_method(m) for m in cfg["methods"][1:]]
+    members += [emb.with_method(m, token_type=t) for m, t in views]
     extra: list[tuple[str, str]] = []
     if extra_text_root is not None and src_lang and tgt_lang:
         extra = extra_text_files(extra_text_root, src_lang, tgt_lang)
@@ -120,12 +130,15 @@ def default_aligner(encoder: str, *, src_lang: str | None = None, tgt_lang: str 
     return EnsembleAligner(members, method=cfg["ensemble"], threshold=cfg["threshold"])
 
 
-#: The configuration chosen by ``benchmarks/projection_quality.py`` (one for de, es and it).
+#: The configuration chosen by ``benchmarks/projection_quality.py`` (one for de, es and it) and, for
+#: scripts without spaces, ``benchmarks/projection_cjk.py`` (ja, zh).
 BEST_CONFIG: dict[str, Any] = {
     "layer": 8,
-    "methods": ("itermax", "mwmf"),
+    "embedding": (("itermax", "bpe"), ("itermax", "word")),  # (method, token_type) of each member
+    "embedding_unspaced": (("itermax", "bpe"), ("mwmf", "bpe")),  # where either language has no spaces
     "eflomal": "grow-diag-final-and",
     "ensemble": "vote",
     "threshold": 0.5,
-    "name": "vote(e5-L8-itermax,e5-L8-mwmf,eflomal-gdfa)",
+    "name": ("vote(e5-L8-itermax,e5-L8-word-itermax,eflomal-gdfa)"
+             "|unspaced:vote(e5-L8-itermax,e5-L8-mwmf,eflomal-gdfa)"),
 }

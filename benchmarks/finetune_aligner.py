@@ -12,7 +12,7 @@
    valid of each file together), including pairs absent from the training text (ja, zh, hi, ro, sv, pt).
 
     python benchmarks/finetune_aligner.py [--steps 400] [--lr 5e-5] [--batch-tokens 4096]
-        [--max-pairs N] [--tlm] [--train-embeddings] [--kinds news,tico,tatoeba,multi30k] [--work DIR]
+        [--max-pairs N] [--co] [--tlm] [--train-embeddings] [--kinds news,tico,tatoeba,multi30k] [--work DIR]
         [--no-europarl] [--aer-limit N]
 
 The last line is JSON: ``{"europarl_avg_f1": ..., "untuned_europarl_avg_f1": ..., "per_language": ...,
@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--max-pairs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tlm", action="store_true", help="also train TLM (adds an LM head to e5)")
+    ap.add_argument("--co", action="store_true", help="also train awesome-align's consistency objective")
     ap.add_argument("--train-embeddings", action="store_true", help="train the input embeddings too (awesome-align)")
     ap.add_argument("--kinds", default=",".join(KINDS),
                     help=f"kinds of parallel text to train on, of {','.join(KINDS)} (news: WMT news tests)")
@@ -136,12 +137,12 @@ def main() -> None:
     if not kinds or set(args.kinds.split(",")) - set(KINDS):
         ap.error(f"--kinds: a comma-separated list of {', '.join(KINDS)}")
     name = (f"e5-ft-s{args.steps}-lr{args.lr:g}-b{args.batch_tokens}-p{args.max_pairs or 'all'}"
-            f"{'-tlm' if args.tlm else ''}{'-emb' if args.train_embeddings else ''}"
+            f"{'-co' if args.co else ''}{'-tlm' if args.tlm else ''}{'-emb' if args.train_embeddings else ''}"
             f"{'' if kinds == KINDS else '-' + '+'.join(kinds)}")
     out = work / name
     t0 = time.perf_counter()
     finetune(parallel_sources(kinds), out, encoder=base, steps=args.steps, learning_rate=args.lr,
-             batch_tokens=args.batch_tokens, max_pairs=args.max_pairs, seed=args.seed, tlm=args.tlm,
+             batch_tokens=args.batch_tokens, max_pairs=args.max_pairs, seed=args.seed, tlm=args.tlm, co=args.co,
              train_embeddings=args.train_embeddings, checkpoint_every=25)
     wall = time.perf_counter() - t0
     card = json.loads((out / "finetune.json").read_text())

@@ -153,7 +153,8 @@ def project(lang: str, variant: str, encoder: str, mode: str, seed: int, limit: 
     tokens = {"segmented": "none", "heldout": "none", "chars": "chars", "before": "chars", "gold": "gold"}[variant]
     inputs, gold = build(lang, seed, limit, tokens, heldout=variant == "heldout")
     unspaced = "words" if variant == "before" else "auto"
-    method = AlignMethod(aligner=default_aligner(encoder, mode=mode, unspaced=unspaced),
+    method = AlignMethod(aligner=default_aligner(encoder, mode=mode, unspaced=unspaced, src_lang="en",
+                                                 tgt_lang=lang),
                          transliterate=variant != "before")
     if variant == "before":
         method.span_options = dataclasses.replace(method.span_options, gap_unit="words", particles=False, clip=False)
@@ -202,7 +203,7 @@ def aer(lang: str, encoder: str, mode: str, limit: int | None) -> dict[str, floa
     for unspaced in ("words", "auto"):
         emb = get_aligner("embedding", model=encoder, layer=8, method="itermax", mode=mode, unspaced=unspaced)
         out[f"e5_itermax_{unspaced}"] = round(evaluate_aligner(emb, pairs)["aer"], 4)
-        vote = default_aligner(encoder, mode=mode, unspaced=unspaced)
+        vote = default_aligner(encoder, mode=mode, unspaced=unspaced, src_lang=lang, tgt_lang="en")
         out[f"default_{unspaced}"] = round(evaluate_aligner(vote, pairs)["aer"], 4)
     out["default_auto_translit"] = round(evaluate_aligner(TransliteratedAligner(vote, lang, "en"), pairs)["aer"], 4)
     return out

@@ -97,17 +97,21 @@ def main() -> None:
     for layer in layers:
         emb: list[EmbeddingAligner] = []
         for lang in LANGS:
-            key = f"{tag}-L{layer}-{args.mode}-{lang}"
-            res = cached(cache, key, lambda: None)
-            if res is None:
-                if not emb:
-                    emb.append(EmbeddingAligner(encoder, layer=layer, mode=args.mode, compute_type=args.compute_type))
-                t0 = time.perf_counter()
-                res = emb[0].align_methods(src, tgt_tokens[lang], methods)
-                timings[f"e5-L{layer}-{lang}"] = time.perf_counter() - t0
-                store(cache, key, res)
-            for m in methods:
-                links.setdefault(f"e5-L{layer}-{m}", {})[lang] = res[m]
+            for token_type in ("bpe", "word"):  # pieces, and each word's average piece vector
+                key = f"{tag}-L{layer}-{args.mode}-{lang}" + ("-word" if token_type == "word" else "")
+                res = cached(cache, key, lambda: None)
+                if res is None:
+                    if not emb:
+                        emb.append(EmbeddingAligner(encoder, layer=layer, mode=args.mode,
+                                                    compute_type=args.compute_type))
+                    t0 = time.perf_counter()
+                    res = emb[0].with_method("itermax", token_type=token_type).align_methods(
+                        src, tgt_tokens[lang], methods)
+                    timings[f"e5-L{layer}-{lang}-{token_type}"] = time.perf_counter() - t0
+                    store(cache, key, res)
+                view = f"e5-L{layer}-" + ("word-" if token_type == "word" else "")
+                for m in methods:
+                    links.setdefault(view + m, {})[lang] = res[m]
     syms = ["intersection", "grow-diag-final-and"]
     for lang in LANGS:
         key = f"eflomal-{'n' if args.no_extra else 'x'}-{lang}"
@@ -128,6 +132,9 @@ def main() -> None:
         f"intersection({e5}-itermax,eflomal-gdfa)": ([f"{e5}-itermax", "eflomal-gdfa"], "intersection"),
         f"vote({e5}-itermax,{e5}-inter,eflomal-gdfa)": ([f"{e5}-itermax", f"{e5}-inter", "eflomal-gdfa"], "vote"),
         f"vote({e5}-itermax,{e5}-mwmf,eflomal-gdfa)": ([f"{e5}-itermax", f"{e5}-mwmf", "eflomal-gdfa"], "vote"),
+        f"vote({e5}-itermax,{e5}-word-itermax,eflomal-gdfa)": (
+            [f"{e5}-itermax", f"{e5}-word-itermax", "eflomal-gdfa"], "vote"),
+        f"vote({e5}-itermax,{e5}-word-mwmf,eflomal-gdfa)": ([f"{e5}-itermax", f"{e5}-word-mwmf", "eflomal-gdfa"], "vote"),
         f"vote({e5}-itermax,{e5}-mwmf,eflomal-gdfa,eflomal-inter)": (
             [f"{e5}-itermax", f"{e5}-mwmf", "eflomal-gdfa", "eflomal-inter"], "vote"),
     }

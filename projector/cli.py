@@ -425,7 +425,7 @@ def _align_flags(func: F) -> F:
 @click.option("--aligner", default="embedding", show_default=True, type=click.Choice(aligner_names()),
               help="The aligner to score.")
 @_align_flags
-@click.option("--align-method", "align_method", help="itermax, inter (argmax), mwmf (match), fwd, rev.")
+@click.option("--align-method", "align_method", help="itermax, inter (argmax), mwmf (match), fwd, rev, softmax (awesome-align).")
 @click.option("--limit", type=int, help="Only the first N pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors

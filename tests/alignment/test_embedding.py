@@ -7,7 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from alignment.embedding import METHODS, encoder_windows
+from alignment.embedding import METHODS, SIMALIGN_METHODS, encoder_windows, softmax_links
+from projector.errors import ProjectorError
 
 from .conftest import DATA, LETTERS, WORDS, read_conll_tokens
 
@@ -45,17 +46,18 @@ def test_identical_to_simalign_every_method(tiny_bert, tiny_aligner):
     src, tgt = _random_sentences(12, 1), _random_sentences(12, 2)
     src.append(["the"])  # one-word sentences (simalign skips itermax growth below 3 words)
     tgt.append(["das", "haus"])
-    ours = tiny_aligner.align_methods(src, tgt, METHODS)
+    ours = tiny_aligner.align_methods(src, tgt, SIMALIGN_METHODS)
     for token_type in ("bpe", "word"):
         ref = simalign.SentenceAligner(model=str(tiny_bert), token_type=token_type, matching_methods="maifr",
                                        layer=2)
         if token_type == "word":
             from alignment.embedding import EmbeddingAligner
 
-            ours = EmbeddingAligner(str(tiny_bert), layer=2, token_type="word").align_methods(src, tgt, METHODS)
+            word = EmbeddingAligner(str(tiny_bert), layer=2, token_type="word")
+            ours = word.align_methods(src, tgt, SIMALIGN_METHODS)
         for k, (s, t) in enumerate(zip(src, tgt)):
             expected = ref.get_word_aligns(s, t)
-            for method in METHODS:
+            for method in SIMALIGN_METHODS:
                 assert ours[method][k].links == {tuple(x) for x in expected[method]}, (token_type, method, k)
 
 
@@ -185,12 +187,19 @@ def test_with_method_shares_the_encoder_pass(tiny_bert, tiny_aligner, monkeypatc
     monkeypatch.setattr(type(tiny_aligner), "encode", counting)
     tiny_aligner._last_batch.clear()
     view = tiny_aligner.with_method("mwmf")
+    words = tiny_aligner.with_method("itermax", token_type="word")
     a = tiny_aligner.align(src, tgt)
     b = view.align(src, tgt)
+    c = words.align(src, tgt)
     assert len(calls) == 1
+    assert tiny_aligner.token_type == "bpe" and words.token_type == "word"
     ref = tiny_aligner.align_methods(src, tgt, ["itermax", "mwmf"])
     assert [r.links for r in a] == [r.links for r in ref["itermax"]]
     assert [r.links for r in b] == [r.links for r in ref["mwmf"]]
+    alone = type(tiny_aligner)(tiny_aligner.model_name, layer=tiny_aligner.layer, token_type="word").align(src, tgt)
+    assert [r.links for r in c] == [r.links for r in alone]
+    with pytest.raises(ProjectorError, match="token type"):
+        tiny_aligner.with_method("itermax", token_type="char")
 
 
 @pytest.mark.slow
@@ -205,6 +214,24 @@ def test_default_aligner_runs(tiny_bert):
     spans = [[(0, 2, "ORG")] for _ in src]
     projected = project_batch(None, src, spans, tgt, links=results, options=DEFAULT_SPAN_OPTIONS)
     assert all(p[0].status in ("projected", "fuzzy", "failed") for p in projected)
+
+
+@pytest.mark.parametrize("src_lang,tgt_lang,views", [
+    ("en", "de", [("itermax", "bpe"), ("itermax", "word")]),
+    (None, None, [("itermax", "bpe"), ("itermax", "word")]),
+    ("en", "ja", [("itermax", "bpe"), ("mwmf", "bpe")]),
+    ("zh", "en", [("itermax", "bpe"), ("mwmf", "bpe")]),  # translate-test from Chinese
+    ("en", "th", [("itermax", "bpe"), ("mwmf", "bpe")]),
+])
+def test_default_aligner_members_by_script(tiny_bert, src_lang, tgt_lang, views):
+    pytest.importorskip("eflomal")
+    from alignment.embedding import EmbeddingAligner
+    from alignment.project import default_aligner
+
+    aligner = default_aligner(str(tiny_bert), layer=2, src_lang=src_lang, tgt_lang=tgt_lang)
+    emb = [a for a in aligner.aligners if isinstance(a, EmbeddingAligner)]
+    assert [(a.method, a.token_type) for a in emb] == views
+    assert len(aligner.aligners) == 3 and aligner.method == "vote"
 
 
 def test_fast_bfloat16_close_to_exact(tiny_bert, tiny_aligner):
@@ -248,3 +275,27 @@ def test_similarity_matrix_is_simaligns_bit_for_bit(dtype, shape):
     y[0] = 0.0  # a zero vector: scikit-learn's guard against dividing by zero
     ours, theirs = similarity_matrix(x, y), SentenceAligner.get_similarity(x, y)
     assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize(("dots", "expected"), [
+    ([[9.0, 0.0], [0.0, 9.0]], [[1, 0], [0, 1]]),  # clear one-to-one
+    ([[9.0, 9.0], [0.0, 0.0]], [[1, 1], [0, 0]]),  # one source piece, two target pieces (a compound's parts)
+    ([[9.0], [9.0]], [[1], [1]]),  # two source pieces onto one
+    ([[9.0, 0.0], [9.0, 0.0]], [[1, 0], [1, 0]]),  # second target piece: no source piece wants it
+    ([[0.0, 0.0], [0.0, 0.0]], [[1, 1], [1, 1]]),  # undecided: every probability 0.5 passes 1e-3
+    ([[20.0, 0.0], [0.0, 0.0]], [[1, 0], [0, 1]]),  # e^-20 is below the threshold, e^0 of two is not
+])
+def test_softmax_links(dots: list[list[float]], expected: list[list[int]]) -> None:
+    assert softmax_links(np.array(dots)).tolist() == np.array(expected, dtype=float).tolist()
+    assert softmax_links(np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_softmax_method_links_words_both_directions_pass(tiny_aligner) -> None:
+    src, tgt = _random_sentences(6, 3), _random_sentences(6, 4)
+    out = tiny_aligner.align_methods(src, tgt, METHODS)
+    assert set(out) == set(METHODS)
+    view = tiny_aligner.with_method("awesome")
+    assert view.method == "softmax" and [r.links for r in view.align(src, tgt)] == [r.links for r in out["softmax"]]
+    assert any(r.links for r in out["softmax"])
+    for k, result in enumerate(out["softmax"]):
+        assert all(0 <= a < len(src[k]) and 0 <= b < len(tgt[k]) for a, b in result.links)

@@ -262,3 +262,30 @@ def test_the_callers_random_state_is_left_alone(tiny_bert: Path, tmp_path: Path)
     torch.manual_seed(123)
     _train(tiny_bert, tmp_path, tmp_path / "rng", steps=2)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(("s2t", "t2s", "expected"), [
+    ([[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], -1.0),  # both directions agree one-to-one
+    ([[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]], 0.0),  # they disagree everywhere
+    ([[0.5, 0.5], [0.5, 0.5]], [[0.5, 0.5], [0.5, 0.5]], -0.5),  # undecided
+    ([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]], [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], -1.0),  # two target pieces, one source
+])
+def test_consistency_loss(s2t: list[list[float]], t2s: list[list[float]], expected: float) -> None:
+    import torch
+
+    from alignment.finetuning import _co_loss
+
+    a, b = torch.tensor([s2t]), torch.tensor([t2s])
+    valid = torch.ones_like(a, dtype=torch.bool)
+    loss = _co_loss(a, b, valid, torch.tensor([a.shape[1]]), torch.tensor([a.shape[2]]))
+    assert float(loss) == pytest.approx(expected)
+
+
+def test_the_consistency_objective_trains_and_is_part_of_the_run(tiny_bert: Path, tmp_path: Path) -> None:
+    plain = _weights(_train(tiny_bert, tmp_path, tmp_path / "so", steps=3))
+    out = _train(tiny_bert, tmp_path, tmp_path / "co", steps=3, co=True)
+    card = json.loads((out / "finetune.json").read_text())
+    assert card["options"]["co"] is True and "co=True" in card["signature"]
+    assert "self-training and consistency objectives" in (out / "README.md").read_text()
+    trained = _weights(out)
+    assert any(not plain[k].equal(trained[k]) for k in plain)  # type: ignore[attr-defined]
