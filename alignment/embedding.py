@@ -44,6 +44,8 @@ SIMALIGN_METHODS = ("inter", "itermax", "mwmf", "fwd", "rev")
 METHODS = (*SIMALIGN_METHODS, "softmax")
 #: awesome-align's extraction threshold: a ``softmax`` link needs this probability in both directions
 SOFTMAX_THRESHOLD = 1e-3
+#: what the aligner compares: the encoder's pieces, or each word's average piece vector
+TOKEN_TYPES = ("bpe", "word")
 #: what the encoder sees of unspaced-script words (``unspaced``; see :class:`EmbeddingAligner`)
 UNSPACED_VIEWS = ("auto", "text", "split", "words")
 _METHOD_ALIASES = {"argmax": "inter", "a": "inter", "i": "itermax", "match": "mwmf", "m": "mwmf",
@@ -80,6 +82,15 @@ def softmax_links(dots: np.ndarray, threshold: float = SOFTMAX_THRESHOLD) -> np.
     t2s = np.exp(dots - dots.max(axis=0, keepdims=True))
     t2s /= t2s.sum(axis=0, keepdims=True)
     return ((s2t > threshold) & (t2s > threshold)).astype(float)
+
+
+def _checked_token_type(token_type: str) -> str:
+    """``token_type`` when it is one of :data:`TOKEN_TYPES`, else an error listing them."""
+    if token_type not in TOKEN_TYPES:
+        from projector.errors import UnknownNameError
+
+        raise UnknownNameError("token type", token_type, TOKEN_TYPES)
+    return token_type
 
 
 def native_bfloat16(device: str = "cpu") -> bool:
@@ -202,8 +213,7 @@ class EmbeddingAligner:
 
         if mode not in ("exact", "fast"):
             raise UnknownNameError("embedding aligner mode", mode, ("exact", "fast"))
-        if token_type not in ("bpe", "word"):
-            raise UnknownNameError("token type", token_type, ("bpe", "word"))
+        _checked_token_type(token_type)
         if unspaced not in UNSPACED_VIEWS:
             raise UnknownNameError("unspaced-script encoding", unspaced, UNSPACED_VIEWS)
         if layer < 1:
@@ -508,9 +518,9 @@ class EmbeddingAligner:
         return mats
 
     def _similarity(self, src: _Encoded, tgt: _Encoded) -> tuple[np.ndarray, list[tuple[int, ...]],
-                                                                 list[tuple[int, ...]], np.ndarray] | None:
-        """The (distorted) similarity matrix, the words each row / column stands for, and the
-        vectors' dot products (what awesome-align's softmax extraction normalises)."""
+                                                                 list[tuple[int, ...]], np.ndarray, np.ndarray] | None:
+        """The (distorted) similarity matrix, the words each row / column stands for, and the vectors
+        of the rows and columns (whose dot products awesome-align's softmax extraction normalises)."""
         if self.token_type == "word":
             if src.n_words == 0 or tgt.n_words == 0:
                 return None
@@ -526,18 +536,17 @@ class EmbeddingAligner:
             src_map = [src.words_of[k] for k in src_rows]
             tgt_map = [tgt.words_of[k] for k in tgt_rows]
         sim = similarity_matrix(xs, ys)
-        dots = np.asarray(xs, dtype=np.float64) @ np.asarray(ys, dtype=np.float64).T
-        return self._simalign.apply_distortion(sim, self.distortion), src_map, tgt_map, dots
+        return self._simalign.apply_distortion(sim, self.distortion), src_map, tgt_map, xs, ys
 
     def _align_pair(self, src: _Encoded, tgt: _Encoded, methods: Sequence[str]) -> dict[str, AlignmentResult]:
         empty = {m: AlignmentResult(frozenset(), {}) for m in methods}
         prepared = self._similarity(src, tgt)
         if prepared is None:
             return empty
-        sim, src_map, tgt_map, dots = prepared
+        sim, src_map, tgt_map, xs, ys = prepared
         mats = self._matrices(sim, methods)
         if "softmax" in methods:
-            mats["softmax"] = softmax_links(dots)
+            mats["softmax"] = softmax_links(np.asarray(xs, dtype=np.float64) @ np.asarray(ys, dtype=np.float64).T)
         out = {}
         for m in methods:
             scores: dict[tuple[int, int], float] = {}
@@ -578,11 +587,7 @@ class EmbeddingAligner:
         view = copy.copy(self)
         view.method = canonical_method(method)
         if token_type is not None:
-            if token_type not in ("bpe", "word"):
-                from projector.errors import UnknownNameError
-
-                raise UnknownNameError("token type", token_type, ("bpe", "word"))
-            view.token_type = token_type
+            view.token_type = _checked_token_type(token_type)
         self._share[0] = True
         return view
 
