@@ -11,6 +11,10 @@ Its consistency objective (``co``) adds minus the mass of the product of the two
 probabilities (the trace of one matrix times the other's transpose), divided by the shorter side's
 length: it rewards links both directions agree on, including the many-to-one links of compounds that
 the thresholded targets of ``so`` can leave out.
+Pairs read with gold word links (a ``.jsonl`` gold file, :mod:`alignment.parallel`) train
+awesome-align's supervised setting: their links, spread over the pieces of the linked words, replace the
+model's own alignments as the targets of ``so`` (and of ``co``'s ``so`` part); the other pairs keep
+self-training, so gold and plain parallel text mix in one run.
 Translation language modelling (``tlm``) predicts masked pieces of the joined pair with the encoder's
 LM head (one is added, tied to the input embeddings, when the encoder has none).
 
@@ -53,7 +57,7 @@ from projector.options import Options, merge_options, option, portable_model
 
 from .parallel import ParallelSource, read_parallel
 
-__all__ = ["FinetuneOptions", "finetune", "token_batches", "self_training_loss", "checkpoint_dir"]
+__all__ = ["FinetuneOptions", "finetune", "token_batches", "gold_targets", "self_training_loss", "checkpoint_dir"]
 
 logger = logging.getLogger("projector.alignment")
 PRECISIONS = ("auto", "bfloat16", "float32")
@@ -132,21 +136,44 @@ class _Run:
     options: FinetuneOptions
     aligner: Any
     model: Any
-    data: list[tuple[Sequence[int], Sequence[int]]]
+    data: list[tuple[Sequence[int], Sequence[int], Sequence[int] | None]]  # pieces, pieces, gold targets
     batches: list[list[int]]
     key: str
     summary: dict[str, Any]
 
 
-def _framed(aligner: Any, pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[tuple[list[int], list[int]]]:
-    """Each pair's piece ids (the aligner's own tokenization) between the encoder's special tokens; a side
-    without pieces is empty."""
-    flat = aligner._sentence_pieces([list(w) for pair in pairs for w in pair])
+def gold_targets(src_covers: Sequence[Sequence[int]], tgt_covers: Sequence[Sequence[int]],
+                 links: Sequence[tuple[int, int]]) -> list[int]:
+    """The piece pairs that word links make targets, as ``p * len(tgt_covers) + q`` (sorted): every
+    source piece covering a linked source word with every target piece covering its target word
+    (``*_covers``: the words each piece covers, as ``EmbeddingAligner._sentence_pieces`` gives them)."""
+    by_src: dict[int, list[int]] = {}
+    by_tgt: dict[int, list[int]] = {}
+    for p, words in enumerate(src_covers):
+        for w in words:
+            by_src.setdefault(w, []).append(p)
+    for q, words in enumerate(tgt_covers):
+        for w in words:
+            by_tgt.setdefault(w, []).append(q)
+    m = len(tgt_covers)
+    return sorted({p * m + q for i, j in links for p in by_src.get(i, ()) for q in by_tgt.get(j, ())})
+
+
+def _framed(aligner: Any, pairs: Sequence[Sequence[Any]]) -> list[tuple[list[int], list[int], array | None]]:
+    """Each pair's piece ids (the aligner's own tokenization) between the encoder's special tokens (a side
+    without pieces is empty) and, for a pair with gold links (a third item), its :func:`gold_targets`."""
+    flat = aligner._sentence_pieces([list(w) for pair in pairs for w in pair[:2]])
     pre, suf = aligner._prefix, aligner._suffix
 
     def frame(ids: list[int]) -> list[int]:
         return pre + ids + suf if ids else []
-    return [(frame(flat[2 * k][0]), frame(flat[2 * k + 1][0])) for k in range(len(pairs))]
+    out = []
+    for k, pair in enumerate(pairs):
+        (src, src_covers), (tgt, tgt_covers) = flat[2 * k], flat[2 * k + 1]
+        links = pair[2] if len(pair) > 2 else None
+        guide = None if links is None else array("i", gold_targets(src_covers, tgt_covers, links))
+        out.append((frame(src), frame(tgt), guide))
+    return out
 
 
 def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions, columns: Sequence[str] | None,
@@ -155,7 +182,7 @@ def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions, co
     output checked before any model is loaded."""
     from .embedding import EmbeddingAligner, native_bfloat16
 
-    pairs, sources = read_parallel(parallel, columns=columns, max_pairs=opts.max_pairs, seed=opts.seed)
+    pairs, sources = read_parallel(parallel, columns=columns, max_pairs=opts.max_pairs, seed=opts.seed, links=True)
     if opts.precision == "auto":
         opts = opts.replace(precision="bfloat16" if native_bfloat16(opts.device) else "float32")
     digest = hashlib.sha256()
@@ -167,17 +194,17 @@ def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions, co
         return None
     aligner = EmbeddingAligner(opts.encoder, layer=opts.layer, mode="exact", device=opts.device,
                                threads=opts.threads)
-    data: list[tuple[Sequence[int], Sequence[int]]] = []
+    data: list[tuple[Sequence[int], Sequence[int], Sequence[int] | None]] = []
     too_long = empty = 0
     limit = min(opts.max_pieces, aligner._content) + len(aligner._prefix) + len(aligner._suffix)
     for start in range(0, len(pairs), _CHUNK):  # a chunk at a time: words and pieces never all at once
-        for src, tgt in _framed(aligner, pairs[start:start + _CHUNK]):
+        for src, tgt, guide in _framed(aligner, pairs[start:start + _CHUNK]):
             if not src or not tgt:
                 empty += 1
             elif len(src) > limit or len(tgt) > limit:
                 too_long += 1
             else:
-                data.append((array("i", src), array("i", tgt)))
+                data.append((array("i", src), array("i", tgt), guide))
     n_read = len(pairs)
     del pairs
     if not data:
@@ -190,8 +217,9 @@ def _prepare(parallel: Sequence[str | ParallelSource], opts: FinetuneOptions, co
         model = _mlm_model(aligner.model_name)
         aligner._torch_model = None
     summary = {"sources": sources, "pairs_read": n_read, "pairs_used": len(data), "left_out_too_long": too_long,
-               "left_out_no_pieces": empty, "data_sha256": data_key}
-    batches = token_batches([(len(s), len(t)) for s, t in data], opts.batch_tokens)
+               "left_out_no_pieces": empty, "pairs_with_gold_links": sum(d[2] is not None for d in data),
+               "data_sha256": data_key}
+    batches = token_batches([(len(s), len(t)) for s, t, _ in data], opts.batch_tokens)
     return _Run(opts, aligner, model, data, batches, key, summary)
 
 
@@ -270,6 +298,8 @@ def _so_loss(run: _Run, batch: Sequence[int], train: bool = True) -> Any:
             hidden = _alignment_hidden(run, inputs)
         s2t, t2s, valid = _directional(torch, hidden[:n].float(), hidden[n:].float(), ms, mt)
         guide = ((s2t > run.options.threshold) & (t2s > run.options.threshold) & valid).float()
+        _use_gold(torch, guide, [run.data[k][2] for k in batch], [len(run.data[k][1]) for k in batch],
+                  len(run.aligner._prefix), len(run.aligner._suffix))
     if train:
         run.model.train()
         with _autocast(run):
@@ -280,6 +310,19 @@ def _so_loss(run: _Run, batch: Sequence[int], train: bool = True) -> Any:
     if run.options.co:
         loss = loss + _co_loss(s2t, t2s, valid, len_s, len_t)
     return loss
+
+
+def _use_gold(torch: Any, guide: Any, golds: Sequence[Sequence[int] | None], tgt_lengths: Sequence[int],
+              pre: int, suf: int) -> None:
+    """Replace the self-training targets of the pairs with gold links by those links (in place)."""
+    for k, gold in enumerate(golds):
+        if gold is None:
+            continue
+        m = tgt_lengths[k] - pre - suf  # the target's content pieces
+        guide[k].zero_()
+        if len(gold):
+            at = torch.tensor(list(gold), dtype=torch.long)
+            guide[k, pre + at // m, pre + at % m] = 1.0
 
 
 def _co_loss(s2t: Any, t2s: Any, valid: Any, len_s: Any, len_t: Any) -> Any:
@@ -494,34 +537,38 @@ def _card(run: _Run, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _objectives(options: dict[str, Any]) -> str:
-    """The objectives a run trained, in words: "self-training [and consistency] objective(s) [and TLM]"."""
+def _objectives(options: dict[str, Any], gold_pairs: int = 0) -> str:
+    """The objectives a run trained, in words: "self-training [and consistency] objective(s) [and TLM]
+    [, supervised by the gold links of N pairs]"."""
     text = "self-training and consistency objectives" if options.get("co") else "self-training objective"
-    return text + (" and TLM" if options.get("tlm") else "")
+    text += " and TLM" if options.get("tlm") else ""
+    return text + (f", supervised by the gold links of {gold_pairs} pairs" if gold_pairs else "")
 
 
 def _model_card(card: dict[str, Any]) -> str:
     sources = "\n".join(f"- `{s['spec']}` ({s['pair']}, {s['used']} of {s['pairs']} pairs)" for s in card["data"]["sources"])
     return (f"# {card['base_encoder']} fine-tuned for word alignment\n\n"
             f"Fine-tuned by projector {card['projector']} with awesome-align's "
-            f"{_objectives(card['options'])}: `{card['signature']}`.\n\n"
+            f"{_objectives(card['options'], card['data'].get('pairs_with_gold_links', 0))}: `{card['signature']}`.\n\n"
             f"{card['steps']} steps on {card['data']['pairs_used']} sentence pairs "
             f"({card['seconds']} s, {card['pairs_per_s']} pairs/s); loss {card['loss_first']} -> {card['loss_last']}.\n\n"
             f"Parallel text:\n{sources}\n\nUse: `projector ... --method align --encoder THIS_FOLDER` or "
             "`alignment.get_aligner('embedding', model=THIS_FOLDER)`.\n")
 
 
-def self_training_loss(encoder: str, pairs: Sequence[tuple[Sequence[str], Sequence[str]]], *, layer: int = 8,
-                       threshold: float = 1e-3, batch_tokens: int = 4096) -> float:
-    """The self-training loss of ``encoder`` on word pairs (no dropout, no update): lower is better aligned."""
+def self_training_loss(encoder: str, pairs: Sequence[Sequence[Any]], *, layer: int = 8, threshold: float = 1e-3,
+                       batch_tokens: int = 4096) -> float:
+    """The self-training loss of ``encoder`` on word pairs (no dropout, no update): lower is better aligned.
+    A pair with gold links as a third item is scored on them instead (the supervised loss)."""
     from .embedding import EmbeddingAligner
 
     opts = FinetuneOptions(encoder=encoder, layer=layer, threshold=threshold, precision="float32")
     aligner = EmbeddingAligner(encoder, layer=layer, mode="exact")
-    data: list[tuple[Sequence[int], Sequence[int]]] = [p for p in _framed(aligner, pairs) if p[0] and p[1]]
+    data: list[tuple[Sequence[int], Sequence[int], Sequence[int] | None]] = [
+        p for p in _framed(aligner, pairs) if p[0] and p[1]]
     run = _Run(opts, aligner, aligner._torch_model, data, [], "", {})
     total, n = 0.0, 0
-    for batch in token_batches([(len(s), len(t)) for s, t in data], batch_tokens):
+    for batch in token_batches([(len(s), len(t)) for s, t, _ in data], batch_tokens):
         total += float(_so_loss(run, batch, train=False)) * len(batch)
         n += len(batch)
     return total / max(n, 1)

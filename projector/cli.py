@@ -460,7 +460,8 @@ def finetune_aligner_cmd(parallel: tuple[str, ...], output: str, columns: str | 
     """Fine-tune the embedding aligner's encoder on parallel text (awesome-align's self-training; TLM with --tlm).
 
     PARALLEL: a file of 'source ||| target' lines, two line-aligned files as SRC_FILE,TGT_FILE (languages from
-    their suffixes: news.en,news.de), or hf:DATASET[:SPLIT] (a Hub id or a save_to_disk folder); any number, of
+    their suffixes: news.en,news.de), hf:DATASET[:SPLIT] (a Hub id or a save_to_disk folder), or a FILE.jsonl of
+    gold word alignments (src_words, tgt_words, alignment: their links supervise the objective); any number, of
     any language pairs. A killed run resumes when run again. Use the result with --encoder OUTPUT.
     """
     from alignment.finetuning import finetune
@@ -468,7 +469,9 @@ def finetune_aligner_cmd(parallel: tuple[str, ...], output: str, columns: str | 
     out = finetune(list(parallel), output, {k: v for k, v in kw.items() if v is not None},
                    columns=columns.split(",") if columns else None, overwrite=overwrite, progress=not no_progress)
     card = json.loads((out / "finetune.json").read_text())
-    click.echo(f"{out}: {card['steps']} steps on {card['data']['pairs_used']} pairs, loss {card['loss_first']} -> "
+    gold = card["data"].get("pairs_with_gold_links", 0)
+    click.echo(f"{out}: {card['steps']} steps on {card['data']['pairs_used']} pairs"
+               f"{f' ({gold} with gold links)' if gold else ''}, loss {card['loss_first']} -> "
                f"{card['loss_last']}, {card['pairs_per_s']} pairs/s")
 
 

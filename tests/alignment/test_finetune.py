@@ -289,3 +289,75 @@ def test_the_consistency_objective_trains_and_is_part_of_the_run(tiny_bert: Path
     assert "self-training and consistency objectives" in (out / "README.md").read_text()
     trained = _weights(out)
     assert any(not plain[k].equal(trained[k]) for k in plain)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("src_covers", "tgt_covers", "links", "expected"), [
+    ([(0,), (1,)], [(0,), (1,)], [(0, 0), (1, 1)], [0, 3]),  # one piece per word
+    ([(0,), (0,), (1,)], [(0,), (1,)], [(0, 1)], [1, 3]),  # a word of two pieces: both linked
+    ([(0,), (1,)], [(0, 1)], [(0, 0), (1, 1)], [0, 1]),  # a piece covering two target words (unspaced)
+    ([(0,), (1,)], [(0,), (1,)], [], []),  # gold says: nothing aligned
+    ([(0,)], [(0,)], [(3, 0)], []),  # a word without pieces
+])
+def test_gold_targets(src_covers: list[tuple[int, ...]], tgt_covers: list[tuple[int, ...]],
+                      links: list[tuple[int, int]], expected: list[int]) -> None:
+    from alignment.finetuning import gold_targets
+
+    assert gold_targets(src_covers, tgt_covers, links) == expected
+
+
+def _gold_file(tmp_path: Path, rows: list[object], folder: str = "en-de") -> Path:
+    path = tmp_path / folder / "gold.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_gold_file_gives_words_links_and_languages(tmp_path: Path) -> None:
+    rows = [{"src_words": ["the", "red cat"], "tgt_words": ["die", "rote", "katze"], "alignment": [[0, 0], [1, 2]],
+             "possible": [[1, 1], [-1, 0]]}, {"src_words": ["a"], "tgt_words": ["ein"], "alignment": []}]
+    path = _gold_file(tmp_path, rows)
+    assert parse_source(str(path)).kind == "gold" and parse_source(str(path)).langs == ("en", "de")
+    assert parse_source(str(_gold_file(tmp_path, rows, "misc"))).langs == (None, None)
+    pairs, summary = read_parallel([str(path)], links=True)
+    assert pairs == [(["the", "red cat"], ["die", "rote", "katze"], ((0, 0), (1, 1), (1, 2))),  # a word keeps its space
+                     (["a"], ["ein"], ())]
+    assert summary == [{"spec": str(path), "pair": "en-de", "pairs": 2, "used": 2, "gold": True}]
+    mixed, _ = read_parallel([str(path), str(_pipe(tmp_path, PAIRS[:1]))], links=True)
+    assert mixed[2] == (["the", "house", "is", "big"], ["das", "haus", "ist", "gross"], None)
+    assert read_parallel([str(path)])[0][1] == (["a"], ["ein"])  # without links=True: plain pairs
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("{not json", "gold.jsonl:2: not JSON"),
+    ('{"src_words": ["a"], "alignment": []}', "gold.jsonl:2: no 'tgt_words' field"),
+    ('{"src_words": ["a"], "tgt_words": ["b"], "alignment": [[0, 1]]}', r"gold.jsonl:2: link 0-1 is outside the pair"),
+    ('{"src_words": ["a"], "tgt_words": ["b"], "alignment": [["x", 0]]}', "gold.jsonl:2: alignment must be"),
+    ('{"src_words": ["a", " "], "tgt_words": ["b"], "alignment": []}', "gold.jsonl:2: an empty word"),
+    ('{"src_words": [], "tgt_words": ["b"], "alignment": []}', "gold.jsonl:2: empty source side"),
+])
+def test_bad_gold_lines_are_clear_errors(tmp_path: Path, line: str, message: str) -> None:
+    good = {"src_words": ["a"], "tgt_words": ["b"], "alignment": [[0, 0]]}
+    with pytest.raises(ParallelTextError, match=message):
+        read_parallel([str(_gold_file(tmp_path, [good, line]))], links=True)
+
+
+def test_gold_links_supervise_the_objective(tiny_bert: Path, tmp_path: Path) -> None:
+    """awesome-align's supervised setting: trained on gold links that cross (the first source word to the
+    last target word...), the encoder gives those links more probability than self-training does."""
+    from alignment.finetuning import finetune, self_training_loss
+
+    words = [p.split("|||") for p in PAIRS]
+    gold = [(s.split(), t.split(), [(i, len(t.split()) - 1 - i) for i in range(min(len(s.split()), len(t.split())))])
+            for s, t in words]
+    path = _gold_file(tmp_path, [{"src_words": s, "tgt_words": t, "alignment": a} for s, t, a in gold])
+    opts = {"encoder": str(tiny_bert), "layer": 2, "steps": 20, "batch_tokens": 64, "learning_rate": 2e-2,
+            "threshold": 0.05, "progress": False}
+    sup = finetune([str(path)], tmp_path / "sup", **opts)  # type: ignore[arg-type]
+    plain = finetune([str(_pipe(tmp_path, PAIRS))], tmp_path / "plain", **opts)  # type: ignore[arg-type]
+    def gold_loss(encoder: Path) -> float:  # minus the gold links' probability mass
+        return self_training_loss(str(encoder), gold, layer=2)
+    assert gold_loss(sup) < min(gold_loss(plain), gold_loss(tiny_bert)) - 0.05
+    card = json.loads((sup / "finetune.json").read_text())
+    assert card["data"]["pairs_with_gold_links"] == len(PAIRS)
+    assert f"supervised by the gold links of {len(PAIRS)} pairs" in (sup / "README.md").read_text()
+    assert json.loads((plain / "finetune.json").read_text())["run_key"] != card["run_key"]
