@@ -21,7 +21,7 @@ from pathlib import Path
 from .base import AlignmentResult, Link, check_batch
 from .symmetrize import SYMMETRIZATIONS, symmetrize
 
-__all__ = ["EflomalAligner", "read_parallel_files", "simple_tokenize", "parse_pharaoh"]
+__all__ = ["EflomalAligner", "read_parallel_files", "simple_tokenize", "text_words", "parse_pharaoh"]
 
 logger = logging.getLogger("projector.alignment")
 
@@ -29,8 +29,22 @@ _TOKEN = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
 
 
 def simple_tokenize(text: str) -> list[str]:
-    """Split raw text into words and punctuation marks (for extra parallel text)."""
+    """Split raw text into words and punctuation marks (for extra parallel text of spaced scripts)."""
     return _TOKEN.findall(text)
+
+
+def text_words(text: str, lang: str | None = None) -> list[str]:
+    """The words of one line of extra parallel text: :func:`simple_tokenize`, or for a language written
+    without spaces (``ja``, ``zh``, ``th``: :func:`projector.scripts.uses_spaces`) the words of its
+    segmenter (:mod:`projector.segment`; characters when none is installed), as the batch's own words
+    are cut, where ``simple_tokenize`` would keep a whole clause as one word."""
+    from projector.scripts import uses_spaces
+
+    if uses_spaces(lang):
+        return simple_tokenize(text)
+    from projector.segment import segmenter
+
+    return [t.text for t in segmenter(lang)(text)]
 
 
 def _open_text(path: str | os.PathLike[str]) -> Iterable[str]:
@@ -41,15 +55,21 @@ def _open_text(path: str | os.PathLike[str]) -> Iterable[str]:
 
 
 def read_parallel_files(src_path: str | os.PathLike[str], tgt_path: str | os.PathLike[str],
-                        limit: int | None = None, tokenize: bool = True) -> list[tuple[list[str], list[str]]]:
+                        limit: int | None = None, tokenize: bool = True,
+                        langs: tuple[str | None, str | None] = (None, None)) -> list[tuple[list[str], list[str]]]:
     """Read line-aligned parallel text (plain or ``.gz``) as token-list pairs, skipping empty lines.
 
-    Lines are split with :func:`simple_tokenize` (or on whitespace with ``tokenize=False``). Raises
+    Lines are split with :func:`text_words` in the language of their side (``langs``: source, target;
+    ``None`` reads as a spaced script), or on whitespace with ``tokenize=False``. Raises
     :class:`projector.errors.InputError` when the files differ in length.
     """
     from projector.errors import InputError
 
-    split = simple_tokenize if tokenize else str.split
+    def split_src(line: str) -> list[str]:
+        return text_words(line, langs[0]) if tokenize else line.split()
+
+    def split_tgt(line: str) -> list[str]:
+        return text_words(line, langs[1]) if tokenize else line.split()
     pairs: list[tuple[list[str], list[str]]] = []
     with _open_text(src_path) as fs, _open_text(tgt_path) as ft:  # type: ignore[attr-defined]
         n = 0
@@ -57,7 +77,7 @@ def read_parallel_files(src_path: str | os.PathLike[str], tgt_path: str | os.Pat
             n += 1
             if limit is not None and len(pairs) >= limit:
                 return pairs
-            s_tok, t_tok = split(s), split(t)
+            s_tok, t_tok = split_src(s), split_tgt(t)
             if s_tok and t_tok:
                 pairs.append((s_tok, t_tok))
         extra_s, extra_t = next(fs, None), next(ft, None)
@@ -128,7 +148,8 @@ class EflomalAligner:
     """eflomal on the batch plus optional extra parallel text, symmetrized.
 
     ``extra`` is extra parallel text as token-list pairs; ``extra_files`` pairs of line-aligned files
-    (read with :func:`read_parallel_files`, at most ``extra_limit`` pairs per file pair). The remaining
+    (read with :func:`read_parallel_files`, at most ``extra_limit`` pairs per file pair; ``extra_langs``,
+    their source and target languages, segments a side written without spaces). The remaining
     keywords are eflomal's (``model`` 1 = IBM1, 2 = HMM, 3 = HMM + fertility; ``n_iterations``,
     ``n_samplers``, ``null_prior``, ``rel_iterations``, ``source_prefix_len``...), and ``seed`` seeds its
     samplers: the same batch gives the same links on every run (eflomal itself draws its seed from
@@ -140,7 +161,8 @@ class EflomalAligner:
     def __init__(self, symmetrization: str = "grow-diag-final-and", *,
                  extra: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
                  extra_files: Sequence[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = (),
-                 extra_limit: int | None = None, model: int = 3, n_iterations: tuple[int, int, int] | None = None,
+                 extra_limit: int | None = None, extra_langs: tuple[str | None, str | None] = (None, None),
+                 model: int = 3, n_iterations: tuple[int, int, int] | None = None,
                  n_samplers: int = 3, null_prior: float = 0.2, rel_iterations: float = 1.0,
                  source_prefix_len: int = 0, source_suffix_len: int = 0,
                  target_prefix_len: int = 0, target_suffix_len: int = 0, seed: int = 0) -> None:
@@ -154,7 +176,7 @@ class EflomalAligner:
         self.seed = seed
         self.extra: list[tuple[list[str], list[str]]] = [(list(s), list(t)) for s, t in (extra or ())]
         for src_path, tgt_path in extra_files:
-            self.extra.extend(read_parallel_files(src_path, tgt_path, limit=extra_limit))
+            self.extra.extend(read_parallel_files(src_path, tgt_path, limit=extra_limit, langs=extra_langs))
         if self.extra:
             logger.info("eflomal: %d extra parallel sentence pairs", len(self.extra))
         self.options = dict(model=model, n_iterations=n_iterations, n_samplers=n_samplers,

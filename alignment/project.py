@@ -28,9 +28,6 @@ logger = logging.getLogger("projector.alignment")
 DEFAULT_SPAN_OPTIONS = SpanOptions(gap_fill=3, gap_rule="any", keep="largest", conflict="score", trim_punct=True,
                                    copy_match=True, trim_case=True)
 
-_LANG3 = {"en": "eng", "de": "deu", "es": "spa", "it": "ita", "fr": "fra"}
-
-
 def project_batch(aligner: Aligner | None, src_tokens: Sequence[Sequence[str]],
                   src_spans: Sequence[Sequence[tuple[int, int, str]]], tgt_tokens: Sequence[Sequence[str]], *,
                   links: Sequence[AlignmentResult] | None = None,
@@ -80,7 +77,9 @@ def extra_text_files(root: str | os.PathLike[str], src_lang: str, tgt_lang: str)
     ``root`` is laid out as ``../shared/data/mt-testsets``: ``testsets/eng-deu/NAME.eng`` and
     ``NAME.deu``. Older Tatoeba releases (which repeat the newest) are skipped.
     """
-    s3, t3 = _LANG3.get(src_lang, src_lang), _LANG3.get(tgt_lang, tgt_lang)
+    from projector.langs import alpha3
+
+    s3, t3 = alpha3(src_lang), alpha3(tgt_lang)
     pairs = []
     for folder, a, b in ((f"{s3}-{t3}", s3, t3), (f"{t3}-{s3}", s3, t3)):
         for src in sorted(glob.glob(str(Path(root) / "testsets" / folder / f"*.{a}"))):
@@ -126,7 +125,8 @@ def default_aligner(encoder: str, *, src_lang: str | None = None, tgt_lang: str 
     extra: list[tuple[str, str]] = []
     if extra_text_root is not None and src_lang and tgt_lang:
         extra = extra_text_files(extra_text_root, src_lang, tgt_lang)
-    members.append(get_aligner("eflomal", symmetrization=cfg["eflomal"], extra_files=extra))
+    members.append(get_aligner("eflomal", symmetrization=cfg["eflomal"], extra_files=extra,
+                               extra_langs=(src_lang, tgt_lang)))
     return EnsembleAligner(members, method=cfg["ensemble"], threshold=cfg["threshold"])
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from .errors import UnsupportedLanguageError
 
-__all__ = ["normalize_lang", "base_lang", "split_langs"]
+__all__ = ["normalize_lang", "base_lang", "alpha3", "split_langs"]
 
 
 @lru_cache(maxsize=4096)
@@ -43,6 +43,17 @@ def base_lang(code: str) -> str:
     if tag is None:
         return code.replace("_", "-").split("-")[0].lower()
     return tag.split("-")[0]
+
+
+def alpha3(code: str) -> str:
+    """The ISO 639-3 code of ``code``'s language (``ja`` -> ``jpn``, ``pt-BR`` -> ``por``, ``zh`` ->
+    ``zho``), the names of MT test-set folders (``eng-jpn``); ``code`` lowercased when it cannot be parsed."""
+    import langcodes
+
+    try:
+        return str(langcodes.Language.get(base_lang(code)).to_alpha3())
+    except (LookupError, ValueError):
+        return code.lower()
 
 
 def split_langs(value: str | list[str] | tuple[str, ...], param: str = "tgt_langs") -> list[str]:

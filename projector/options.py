@@ -388,7 +388,7 @@ class AlignOptions(Options):
     aligner: str | None = _aligner()
     layer: int | None = _layer()
     align_mode: str = _align_mode()
-    extra_text_root: str | None = option(None, "an MT test-set folder whose parallel text sharpens eflomal",
+    extra_text_root: str | None = option(None, "an MT test-set folder (testsets/eng-jpn/NAME.eng + NAME.jpn) whose parallel text sharpens eflomal",
                                          model=True, short="extra")
     gap_fill: int = option(3, "span heuristics: fill gaps of up to this many target words", min=0)
     gap_rule: str = option("any", "span heuristics: which gap words may be filled", choices=_rules("GAP_RULES"))

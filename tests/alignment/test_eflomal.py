@@ -6,7 +6,13 @@ import random
 
 import pytest
 
-from alignment.eflomal_aligner import EflomalAligner, parse_pharaoh, read_parallel_files, simple_tokenize
+from alignment.eflomal_aligner import (
+    EflomalAligner,
+    parse_pharaoh,
+    read_parallel_files,
+    simple_tokenize,
+    text_words,
+)
 
 LEXICON = {f"s{k}": f"t{k}" for k in range(30)}
 
@@ -85,3 +91,25 @@ def test_readers(tmp_path):
     with pytest.raises(InputError, match="differ in length"):
         read_parallel_files(tmp_path / "a.en", tmp_path / "b.de")
     assert parse_pharaoh("0-0 1-2 3p4") == {(0, 0), (1, 2), (3, 4)}
+
+
+@pytest.mark.parametrize("lang,line,words", [
+    ("ja", "京都の寺。", None),  # the segmenter's words (fugashi, or characters when none is installed)
+    ("zh", "我们在北京。", None),
+    ("th", "ฉันไปโรงเรียนทุกวัน", None),
+    ("de", "Die USA, hier.", ["Die", "USA", ",", "hier", "."]),
+    (None, "Die USA.", ["Die", "USA", "."]),
+])
+def test_extra_text_of_unspaced_scripts_is_segmented(tmp_path, lang, line, words):
+    """The batch's words of ja/zh/th come from the segmenter; so must those of extra text (a regex
+    keeps ``京都の寺`` as one word)."""
+    from projector.segment import segmenter
+
+    expected = words if words is not None else [t.text for t in segmenter(lang)(line)]
+    assert text_words(line, lang) == expected
+    if words is None:
+        assert len(expected) >= 3 and "".join(expected) == line
+    (tmp_path / "a.eng").write_text("The temple .\n", encoding="utf-8")
+    (tmp_path / "a.xx").write_text(line + "\n", encoding="utf-8")
+    pairs = read_parallel_files(tmp_path / "a.eng", tmp_path / "a.xx", langs=("en", lang))
+    assert pairs == [(["The", "temple", "."], expected)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from alignment import get_aligner
@@ -73,6 +75,12 @@ def test_extra_text_files(tmp_path):
     (d / "orphan.eng").write_text("c\n")
     got = [p[0].split("/")[-1] for p in extra_text_files(tmp_path, "en", "de")]
     assert got == ["newstest2019.eng", "tatoeba-test-v2021-08-07.eng"]
+    j = tmp_path / "testsets" / "jpn-eng"  # ISO 639-3 names from langcodes, either order
+    j.mkdir()
+    (j / "kftt.jpn").write_text("寺\n", encoding="utf-8")
+    (j / "kftt.eng").write_text("temple\n", encoding="utf-8")
+    assert [(Path(a).name, Path(b).name) for a, b in extra_text_files(tmp_path, "ja", "en")] == [("kftt.jpn", "kftt.eng")]
+    assert [(Path(a).name, Path(b).name) for a, b in extra_text_files(tmp_path, "en", "ja")] == [("kftt.eng", "kftt.jpn")]
 
 
 def test_evaluate_aligner():
