@@ -334,8 +334,11 @@ def test_int8_on_cpu_by_default(ct2_translators: dict[str, Any], hf_models: dict
     assert (tr.device, tr.compute_type) == ("cpu", "int8")
     a = tr.score(SOURCES, TARGETS, "en", "pt")
     b = ct2_translators["nllb"].score(SOURCES, TARGETS, "en", "pt")
-    for x, y in zip(a, b, strict=True):  # int8 is close to float32, not equal
-        assert max(abs(u - v) for u, v in zip(x.logprobs, y.logprobs, strict=True)) < 0.5
+    # int8 is close to float32, not equal: on a tiny random model a token's log-prob moves by up to ~1.5
+    # (the kernels differ between CPUs and CTranslate2 releases), a sentence's total by a few per cent
+    for x, y in zip(a, b, strict=True):
+        assert abs(sum(x.logprobs) - sum(y.logprobs)) < 0.1 * abs(sum(y.logprobs))
+        assert max(abs(u - v) for u, v in zip(x.logprobs, y.logprobs, strict=True)) < 3.0
         assert x.logprobs != y.logprobs  # quantized weights really are in use
         assert all(math.isfinite(v) for v in x.logprobs)
 
