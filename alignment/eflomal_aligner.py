@@ -15,7 +15,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from .base import AlignmentResult, Link, check_batch
@@ -38,13 +38,21 @@ def text_words(text: str, lang: str | None = None) -> list[str]:
     without spaces (``ja``, ``zh``, ``th``: :func:`projector.scripts.uses_spaces`) the words of its
     segmenter (:mod:`projector.segment`; characters when none is installed), as the batch's own words
     are cut, where ``simple_tokenize`` would keep a whole clause as one word."""
+    return _splitter(lang)(text)
+
+
+def _splitter(lang: str | None, tokenize: bool = True) -> Callable[[str], list[str]]:
+    """The function :func:`text_words` applies for ``lang`` (whitespace splitting without ``tokenize``)."""
     from projector.scripts import uses_spaces
 
+    if not tokenize:
+        return str.split
     if uses_spaces(lang):
-        return simple_tokenize(text)
+        return simple_tokenize
     from projector.segment import segmenter
 
-    return [t.text for t in segmenter(lang)(text)]
+    seg = segmenter(lang)
+    return lambda line: [t.text for t in seg(line)]
 
 
 def _open_text(path: str | os.PathLike[str]) -> Iterable[str]:
@@ -65,11 +73,7 @@ def read_parallel_files(src_path: str | os.PathLike[str], tgt_path: str | os.Pat
     """
     from projector.errors import InputError
 
-    def split_src(line: str) -> list[str]:
-        return text_words(line, langs[0]) if tokenize else line.split()
-
-    def split_tgt(line: str) -> list[str]:
-        return text_words(line, langs[1]) if tokenize else line.split()
+    split_src, split_tgt = _splitter(langs[0], tokenize), _splitter(langs[1], tokenize)
     pairs: list[tuple[list[str], list[str]]] = []
     with _open_text(src_path) as fs, _open_text(tgt_path) as ft:  # type: ignore[attr-defined]
         n = 0
