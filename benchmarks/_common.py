@@ -11,9 +11,12 @@ SHARED = REPO.parent / "shared"
 
 
 def ensure_encoder(path: str | None) -> str:
-    """The encoder folder: ``path``, or multilingual-e5-small built once (by ../shared/tools) into the cache."""
+    """The encoder folder: ``path`` (a built-in name's folder, built once), or multilingual-e5-small built
+    once (by ../shared/tools) into the cache."""
     if path:
-        return path
+        from alignment.e5 import resolve_encoder
+
+        return resolve_encoder(path)
     from projector.cache import cache_root
 
     cache = cache_root() / "e5-small"

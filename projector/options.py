@@ -278,7 +278,7 @@ def _rules(name: str) -> Callable[[], Sequence[str]]:
 
 def _encoder() -> Any:
     return option(None, "Hugging Face encoder (path or Hub id) of the embedding aligner (align; codec's guided "
-                  "search)", model=True)
+                  "search), or a built-in: e5, e5-align (e5 tuned on gold alignments)", model=True)
 
 
 def _aligner() -> Any:
